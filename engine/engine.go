@@ -1,0 +1,475 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/memimg/memimg/schema"
+)
+
+// Entry is one record of the command log as the engine sees it.
+type Entry struct {
+	Index uint64
+	Term  uint64
+	Kind  uint8
+	Time  int64 // the sequencer's clock, unix nanoseconds
+	Data  []byte
+}
+
+// Entry kinds. Frozen: they are written to the log.
+const (
+	// KindCommand is a command payload (schema.EncodeCommand).
+	KindCommand uint8 = 1
+	// KindNoop carries nothing; it changes no state.
+	KindNoop uint8 = 2
+)
+
+// Log is what the engine needs of the command log. The wal package provides
+// it through a small adapter; a Raft-backed log will later too.
+type Log interface {
+	// Append writes entries, in index order, after the last one.
+	Append(entries []Entry) error
+	// Sync makes every appended entry durable.
+	Sync() error
+	// LastIndex is the index of the last appended entry, 0 if none.
+	LastIndex() uint64
+	// ReadFrom calls fn for every entry from index from on, in order.
+	ReadFrom(from uint64, fn func(Entry) error) error
+}
+
+// FsyncMode is Redis's appendfsync: when the log is made durable.
+type FsyncMode int
+
+// The fsync modes.
+const (
+	// FsyncAlways syncs every batch before any of its commands is applied or
+	// answered: an acknowledged write is never lost.
+	FsyncAlways FsyncMode = iota
+	// FsyncEverySec syncs once a second in the background: a crash of the
+	// machine (not of the process) can lose the last second of writes.
+	FsyncEverySec
+	// FsyncNo leaves syncing to the operating system.
+	FsyncNo
+)
+
+// ParseFsyncMode parses "always", "everysec" or "no".
+func ParseFsyncMode(s string) (FsyncMode, error) {
+	switch s {
+	case "always":
+		return FsyncAlways, nil
+	case "everysec":
+		return FsyncEverySec, nil
+	case "no":
+		return FsyncNo, nil
+	}
+	return 0, fmt.Errorf("engine: appendfsync must be always, everysec or no, not %q", s)
+}
+
+// String returns the mode's config spelling.
+func (m FsyncMode) String() string {
+	switch m {
+	case FsyncAlways:
+		return "always"
+	case FsyncEverySec:
+		return "everysec"
+	case FsyncNo:
+		return "no"
+	}
+	return "unknown"
+}
+
+// Options configure an Engine. The zero value, plus a Log, is a working
+// configuration.
+type Options struct {
+	// Log is the command log; required.
+	Log Log
+	// Fsync is when the log is synced; default FsyncAlways.
+	Fsync FsyncMode
+	// Databases is the number of databases (SELECT 0..N-1); default 16.
+	Databases int
+	// MaxBatch bounds how many commands one log write carries; default 4096.
+	MaxBatch int
+	// ExpiryInterval is how often the active-expiry reactor runs; default
+	// 100ms; negative disables it.
+	ExpiryInterval time.Duration
+	// Clock returns the time in unix nanoseconds; default the wall clock.
+	// The sequencer never lets it go backwards.
+	Clock func() int64
+	// Logger receives the engine's logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+// The errors of the package.
+var (
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("engine: closed")
+	// ErrLogFailed means a log write or sync failed; the engine refuses
+	// further writes, since it cannot know what reached the disk.
+	ErrLogFailed = errors.New("engine: command log failed")
+)
+
+// request is one write waiting for the committer.
+type request struct {
+	db    int
+	argv  [][]byte
+	cmd   *schema.Command
+	index uint64
+	time  int64
+	reply Reply
+	done  chan struct{}
+}
+
+var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+
+// Engine is the memory image and its commit pipeline:
+//
+//	Exec ──write──▶ queue ─▶ committer: index, time, encode, log.Append, log.Sync
+//	                                         │
+//	                                         ▼
+//	                          applier: apply under the write lock, reply
+//	Exec ──read───▶ query under the read lock on the image
+//
+// The committer fsyncs batch k+1 while the applier applies batch k, and
+// everything queued during an fsync becomes the next batch (group commit).
+type Engine struct {
+	opts   Options
+	log    *slog.Logger
+	mu     sync.RWMutex // guards img; the applier holds it to write
+	img    *image
+	queue  chan *request
+	applyQ chan []*request
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	closed    atomic.Bool
+	failed    atomic.Pointer[error]
+	lastIndex atomic.Uint64 // last index handed to the log
+	applied   atomic.Uint64 // last index applied
+	lastTime  int64         // committer only
+
+	stats Stats
+}
+
+// Stats are counters for INFO.
+type Stats struct {
+	Commands     atomic.Uint64 // commands executed
+	Writes       atomic.Uint64 // commands logged
+	Batches      atomic.Uint64 // log writes
+	Syncs        atomic.Uint64 // fsyncs
+	ExpiredKeys  atomic.Uint64 // keys removed by expiry
+	KeyspaceHits atomic.Uint64
+	KeyspaceMiss atomic.Uint64
+	Replayed     atomic.Uint64 // entries replayed at start-up
+}
+
+// Open replays the log into a fresh image and starts the commit pipeline.
+func Open(opts Options) (*Engine, error) {
+	if opts.Log == nil {
+		return nil, errors.New("engine: Options.Log is required")
+	}
+	if opts.Databases <= 0 {
+		opts.Databases = 16
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 4096
+	}
+	if opts.ExpiryInterval == 0 {
+		opts.ExpiryInterval = 100 * time.Millisecond
+	}
+	if opts.Clock == nil {
+		opts.Clock = func() int64 { return time.Now().UnixNano() }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := &Engine{
+		opts:   opts,
+		log:    opts.Logger,
+		img:    newImage(opts.Databases),
+		queue:  make(chan *request, 8192),
+		applyQ: make(chan []*request, 4),
+		stop:   make(chan struct{}),
+	}
+	if err := e.replay(); err != nil {
+		return nil, err
+	}
+	e.wg.Add(2)
+	go e.committer()
+	go e.applier()
+	if opts.Fsync == FsyncEverySec {
+		e.wg.Add(1)
+		go e.syncEverySecond()
+	}
+	if opts.ExpiryInterval > 0 {
+		e.wg.Add(1)
+		go e.expiryReactor()
+	}
+	return e, nil
+}
+
+// replay applies every entry of the log in order.
+func (e *Engine) replay() error {
+	start := time.Now()
+	var argv [][]byte
+	err := e.opts.Log.ReadFrom(1, func(en Entry) error {
+		if en.Kind == KindCommand {
+			db, a, err := schema.DecodeCommand(en.Data, argv)
+			if err != nil {
+				return fmt.Errorf("engine: replay entry %d: %w", en.Index, err)
+			}
+			argv = a
+			cmd := schema.Lookup(a[0])
+			if cmd == nil || db >= len(e.img.dbs) {
+				return fmt.Errorf("engine: replay entry %d: unknown command %q or db %d", en.Index, a[0], db)
+			}
+			e.apply(cmd, db, a, en.Index, en.Time)
+		}
+		e.applied.Store(en.Index)
+		if en.Time > e.lastTime {
+			e.lastTime = en.Time
+		}
+		e.stats.Replayed.Add(1)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.lastIndex.Store(e.opts.Log.LastIndex())
+	e.applied.Store(e.opts.Log.LastIndex())
+	if n := e.stats.Replayed.Load(); n > 0 {
+		el := time.Since(start)
+		e.log.Info("log replayed", "entries", n, "last_index", e.lastIndex.Load(),
+			"elapsed", el.Round(time.Millisecond), "entries_per_sec", int(float64(n)/el.Seconds()))
+	}
+	return nil
+}
+
+// Exec runs one command on database db and returns its reply. Writes return
+// once durable (as the fsync mode defines) and applied. Commands flagged
+// Connection are the protocol layer's and are refused here.
+func (e *Engine) Exec(db int, argv [][]byte) Reply {
+	if len(argv) == 0 {
+		return Errorf("ERR empty command")
+	}
+	cmd := schema.Lookup(argv[0])
+	if cmd == nil || cmd.Is(schema.Internal) || cmd.Is(schema.Connection) {
+		return Error(schema.UnknownCommand(argv))
+	}
+	if db < 0 || db >= len(e.img.dbs) {
+		return Error(schema.ErrDBIndex)
+	}
+	if err := cmd.Validate(argv); err != nil {
+		return Error(err)
+	}
+	e.stats.Commands.Add(1)
+	if cmd.Is(schema.Write) {
+		return e.submit(cmd, db, argv)
+	}
+	return e.query(cmd, db, argv)
+}
+
+// query answers a read-only command on the current image.
+func (e *Engine) query(cmd *schema.Command, db int, argv [][]byte) Reply {
+	h := readers[cmd.ID]
+	if h == nil {
+		return Errorf("ERR command '" + cmd.Name + "' is not implemented yet")
+	}
+	e.mu.RLock()
+	r := h(&readCtx{e: e, ks: e.img.dbs[db], db: db, now: time.Now().UnixMilli()}, argv)
+	e.mu.RUnlock()
+	return r
+}
+
+// submit hands a validated write to the committer and waits for its reply.
+func (e *Engine) submit(cmd *schema.Command, db int, argv [][]byte) Reply {
+	if writers[cmd.ID] == nil {
+		return Errorf("ERR command '" + cmd.Name + "' is not implemented yet")
+	}
+	if e.closed.Load() {
+		return Error(ErrClosed)
+	}
+	if p := e.failed.Load(); p != nil {
+		return Errorf("MISCONF memimg cannot write its command log: " + (*p).Error())
+	}
+	r := requestPool.Get().(*request)
+	r.db, r.argv, r.cmd = db, argv, cmd
+	select {
+	case e.queue <- r:
+	case <-e.stop:
+		requestPool.Put(r)
+		return Error(ErrClosed)
+	}
+	<-r.done
+	rep := r.reply
+	r.argv, r.reply = nil, Reply{}
+	requestPool.Put(r)
+	return rep
+}
+
+// committer turns queued writes into log batches.
+func (e *Engine) committer() {
+	defer e.wg.Done()
+	defer close(e.applyQ)
+	var buf []byte
+	var entries []Entry
+	for {
+		var first *request
+		select {
+		case first = <-e.queue:
+		case <-e.stop:
+			return
+		}
+		batch := make([]*request, 1, 64)
+		batch[0] = first
+	drain:
+		for len(batch) < e.opts.MaxBatch {
+			select {
+			case r := <-e.queue:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		now := e.opts.Clock()
+		if now < e.lastTime {
+			now = e.lastTime
+		}
+		e.lastTime = now
+		buf = buf[:0]
+		entries = entries[:0]
+		idx := e.lastIndex.Load()
+		offs := make([]int, 0, len(batch)+1)
+		for _, r := range batch {
+			idx++
+			r.index, r.time = idx, now
+			offs = append(offs, len(buf))
+			buf = schema.EncodeCommand(buf, r.db, r.argv)
+		}
+		offs = append(offs, len(buf))
+		for i, r := range batch {
+			entries = append(entries, Entry{Index: r.index, Kind: KindCommand, Time: now, Data: buf[offs[i]:offs[i+1]]})
+		}
+		err := e.opts.Log.Append(entries)
+		if err == nil && e.opts.Fsync == FsyncAlways {
+			err = e.opts.Log.Sync()
+			e.stats.Syncs.Add(1)
+		}
+		if err != nil {
+			e.fail(err)
+			for _, r := range batch {
+				r.reply = Errorf("MISCONF memimg cannot write its command log: " + err.Error())
+				r.done <- struct{}{}
+			}
+			continue
+		}
+		e.lastIndex.Store(idx)
+		e.stats.Batches.Add(1)
+		e.stats.Writes.Add(uint64(len(batch)))
+		e.applyQ <- batch
+	}
+}
+
+// applier applies durable batches in order and wakes their clients.
+func (e *Engine) applier() {
+	defer e.wg.Done()
+	for batch := range e.applyQ {
+		e.mu.Lock()
+		for _, r := range batch {
+			r.reply = e.apply(r.cmd, r.db, r.argv, r.index, r.time)
+		}
+		e.applied.Store(batch[len(batch)-1].index)
+		e.mu.Unlock()
+		for _, r := range batch {
+			r.done <- struct{}{}
+		}
+	}
+}
+
+// apply runs one logged command against the image. It is deterministic: it
+// reads only the image, the arguments and the entry's time.
+func (e *Engine) apply(cmd *schema.Command, db int, argv [][]byte, index uint64, t int64) Reply {
+	h := writers[cmd.ID]
+	if h == nil {
+		return Errorf("ERR command '" + cmd.Name + "' is not implemented")
+	}
+	return h(&applyCtx{e: e, img: e.img, ks: e.img.dbs[db], db: db, now: t / int64(time.Millisecond), index: index}, argv)
+}
+
+func (e *Engine) fail(err error) {
+	err = fmt.Errorf("%w: %v", ErrLogFailed, err)
+	if e.failed.CompareAndSwap(nil, &err) {
+		e.log.Error("command log failed; refusing writes", "err", err)
+	}
+}
+
+// syncEverySecond is the everysec fsync policy.
+func (e *Engine) syncEverySecond() {
+	defer e.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := e.opts.Log.Sync(); err != nil {
+				e.fail(err)
+			}
+			e.stats.Syncs.Add(1)
+		case <-e.stop:
+			return
+		}
+	}
+}
+
+// Close stops the pipeline after the writes already queued and syncs the log.
+// The caller closes the log afterwards.
+func (e *Engine) Close() error {
+	if !e.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	// Let queued requests through: wait until the queue drains.
+	for len(e.queue) > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	close(e.stop)
+	e.wg.Wait()
+	// Anything that raced into the queue after the drain gets an error.
+	for {
+		select {
+		case r := <-e.queue:
+			r.reply = Error(ErrClosed)
+			r.done <- struct{}{}
+		default:
+			return e.opts.Log.Sync()
+		}
+	}
+}
+
+// AppliedIndex is the index of the last applied log entry.
+func (e *Engine) AppliedIndex() uint64 { return e.applied.Load() }
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() *Stats { return &e.stats }
+
+// Databases is the number of databases.
+func (e *Engine) Databases() int { return len(e.img.dbs) }
+
+// KeyspaceInfo describes one database for INFO keyspace.
+type KeyspaceInfo struct {
+	Keys    int
+	Expires int
+}
+
+// Keyspace returns the size of every database.
+func (e *Engine) Keyspace() []KeyspaceInfo {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]KeyspaceInfo, len(e.img.dbs))
+	for i, ks := range e.img.dbs {
+		out[i] = KeyspaceInfo{Keys: ks.keys.Len(), Expires: ks.expires.Len()}
+	}
+	return out
+}
