@@ -252,24 +252,63 @@ func (e *Engine) replay() error {
 // once durable (as the fsync mode defines) and applied. Commands flagged
 // Connection are the protocol layer's and are refused here.
 func (e *Engine) Exec(db int, argv [][]byte) Reply {
+	return e.ExecAsync(db, argv).Wait()
+}
+
+// Pending is a command on its way through the pipeline; Wait returns its
+// reply. A Pending must be waited for exactly once.
+type Pending struct {
+	req   *request
+	reply Reply
+}
+
+// Wait blocks until the command has been applied and returns its reply.
+func (p Pending) Wait() Reply {
+	r := p.req
+	if r == nil {
+		return p.reply
+	}
+	<-r.done
+	rep := r.reply
+	r.argv, r.reply = nil, Reply{}
+	requestPool.Put(r)
+	return rep
+}
+
+// ExecAsync starts a command and returns at once: a read is answered on the
+// spot; a write is queued for the committer. argv must stay unchanged until
+// Wait returns. A pipelining client queues its writes with ExecAsync and
+// waits for them in order, so one fsync covers the whole pipeline; a read
+// must wait for the writes queued before it to see them.
+func (e *Engine) ExecAsync(db int, argv [][]byte) Pending {
 	if len(argv) == 0 {
-		return Errorf("ERR empty command")
+		return Pending{reply: Errorf("ERR empty command")}
 	}
 	cmd := schema.Lookup(argv[0])
 	if cmd == nil || cmd.Is(schema.Internal) || cmd.Is(schema.Connection) {
-		return Error(schema.UnknownCommand(argv))
+		return Pending{reply: Error(schema.UnknownCommand(argv))}
 	}
 	if db < 0 || db >= len(e.img.dbs) {
-		return Error(schema.ErrDBIndex)
+		return Pending{reply: Error(schema.ErrDBIndex)}
 	}
 	if err := cmd.Validate(argv); err != nil {
-		return Error(err)
+		return Pending{reply: Error(err)}
 	}
 	e.stats.Commands.Add(1)
 	if cmd.Is(schema.Write) {
-		return e.submit(cmd, db, argv)
+		return e.enqueue(cmd, db, argv)
 	}
-	return e.query(cmd, db, argv)
+	return Pending{reply: e.query(cmd, db, argv)}
+}
+
+// IsWrite reports whether argv names a write command (one that goes through
+// the log), so a pipelining caller knows when a read must wait.
+func IsWrite(argv [][]byte) bool {
+	if len(argv) == 0 {
+		return false
+	}
+	c := schema.Lookup(argv[0])
+	return c != nil && c.Is(schema.Write)
 }
 
 // query answers a read-only command on the current image.
@@ -286,14 +325,19 @@ func (e *Engine) query(cmd *schema.Command, db int, argv [][]byte) Reply {
 
 // submit hands a validated write to the committer and waits for its reply.
 func (e *Engine) submit(cmd *schema.Command, db int, argv [][]byte) Reply {
+	return e.enqueue(cmd, db, argv).Wait()
+}
+
+// enqueue hands a validated write to the committer.
+func (e *Engine) enqueue(cmd *schema.Command, db int, argv [][]byte) Pending {
 	if writers[cmd.ID] == nil {
-		return Errorf("ERR command '" + cmd.Name + "' is not implemented yet")
+		return Pending{reply: Errorf("ERR command '" + cmd.Name + "' is not implemented yet")}
 	}
 	if e.closed.Load() {
-		return Error(ErrClosed)
+		return Pending{reply: Error(ErrClosed)}
 	}
 	if p := e.failed.Load(); p != nil {
-		return Errorf("MISCONF memimg cannot write its command log: " + (*p).Error())
+		return Pending{reply: Errorf("MISCONF memimg cannot write its command log: " + (*p).Error())}
 	}
 	r := requestPool.Get().(*request)
 	r.db, r.argv, r.cmd = db, argv, cmd
@@ -301,13 +345,9 @@ func (e *Engine) submit(cmd *schema.Command, db int, argv [][]byte) Reply {
 	case e.queue <- r:
 	case <-e.stop:
 		requestPool.Put(r)
-		return Error(ErrClosed)
+		return Pending{reply: Error(ErrClosed)}
 	}
-	<-r.done
-	rep := r.reply
-	r.argv, r.reply = nil, Reply{}
-	requestPool.Put(r)
-	return rep
+	return Pending{req: r}
 }
 
 // committer turns queued writes into log batches.
