@@ -1,0 +1,265 @@
+package wal
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+)
+
+// recover opens the segment files and checks them, following the steps in
+// the package documentation.
+func (l *Log) recover() error {
+	dir, ro := l.opts.Dir, l.opts.ReadOnly
+
+	// Step 1: take the directory and list it.
+	if !ro {
+		if err := l.fs.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("wal: open: create %s: %w", dir, err)
+		}
+		lock, err := l.fs.Lock(l.path(lockName))
+		if err != nil {
+			return fmt.Errorf("wal: open %s: lock: %w", dir, err)
+		}
+		l.lock = lock
+	}
+	names, err := l.fs.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("wal: open: list %s: %w", dir, err)
+	}
+	type entry struct{ raw, zst bool }
+	found := map[uint64]*entry{}
+	var firsts []uint64
+	changedDir := false
+	for _, name := range names {
+		first, suffix, ok := parseFileName(name)
+		if !ok {
+			continue
+		}
+		switch suffix {
+		case zstTmpSuffix, rawTmpSuffix:
+			// Step 2: leftovers of an interrupted compression or truncation.
+			if !ro {
+				l.logger.Info("wal: removing unfinished file", "file", name)
+				if err := l.fs.Remove(l.path(name)); err != nil {
+					return fmt.Errorf("wal: open: remove %s: %w", name, err)
+				}
+				changedDir = true
+			}
+			continue
+		}
+		e := found[first]
+		if e == nil {
+			e = &entry{}
+			found[first] = e
+			firsts = append(firsts, first)
+		}
+		if suffix == rawSuffix {
+			e.raw = true
+		} else {
+			e.zst = true
+		}
+	}
+	slices.Sort(firsts)
+
+	// Step 3: a segment both raw and compressed was being compressed (or
+	// rewritten by TruncateAfter): the raw file is complete and current.
+	for _, first := range firsts {
+		if e := found[first]; e.raw && e.zst && !ro {
+			name := segmentName(first) + zstSuffix
+			l.logger.Info("wal: removing compressed copy of a raw segment", "file", name)
+			if err := l.fs.Remove(l.path(name)); err != nil {
+				return fmt.Errorf("wal: open: remove %s: %w", name, err)
+			}
+			changedDir = true
+		}
+	}
+
+	// Steps 4 to 6: read every segment, check it and the continuity.
+	for i, first := range firsts {
+		isLast := i == len(firsts)-1
+		var seg *segment
+		if found[first].raw {
+			seg, err = l.openRaw(first, isLast)
+			if seg == nil && err == nil {
+				changedDir = true // a torn segment was removed
+			}
+		} else {
+			seg, err = l.openCompressed(first)
+		}
+		if err != nil {
+			return err
+		}
+		if seg == nil {
+			continue
+		}
+		if n := len(l.segs); n > 0 {
+			prev := l.segs[n-1]
+			if seg.first != prev.last+1 {
+				seg.release()
+				return &CorruptError{Segment: seg.name, Offset: 0, Reason: fmt.Sprintf(
+					"first index %d does not follow the last index %d of %s (missing or extra segment)", seg.first, prev.last, prev.name)}
+			}
+		}
+		l.segs = append(l.segs, seg)
+	}
+	if n := len(l.segs); n > 0 {
+		l.first, l.last = l.segs[0].first, l.segs[n-1].last
+		if l.last < l.first {
+			l.first, l.last = 0, 0 // only an empty segment
+		}
+		if s := l.segs[n-1]; !s.compressed && !ro {
+			l.active = s
+		}
+	}
+
+	// Step 7: what is visible now must be durable before anything is built
+	// on it (a crashed process may have left unsynced pages in the cache).
+	if !ro {
+		if l.active != nil {
+			if err := l.active.f.Datasync(); err != nil {
+				return fmt.Errorf("wal: open: fdatasync %s: %w", l.active.name, err)
+			}
+		}
+		if changedDir {
+			if err := l.fs.SyncDir(dir); err != nil {
+				return fmt.Errorf("wal: open: sync %s: %w", dir, err)
+			}
+		}
+	}
+	return nil
+}
+
+// openRaw opens and checks a raw segment. For the last segment a torn tail
+// is cut (or, read-only, reported) and a torn header removes the file, in
+// which case it returns nil, nil.
+func (l *Log) openRaw(first uint64, isLast bool) (*segment, error) {
+	ro := l.opts.ReadOnly
+	name := segmentName(first) + rawSuffix
+	flag := os.O_RDWR
+	if ro {
+		flag = os.O_RDONLY
+	}
+	f, err := l.fs.OpenFile(l.path(name), flag, 0)
+	if err != nil {
+		return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
+	}
+	seg, err := l.checkRaw(f, name, first, isLast)
+	if seg == nil {
+		f.Close()
+	}
+	return seg, err
+}
+
+func (l *Log) checkRaw(f File, name string, first uint64, isLast bool) (*segment, error) {
+	ro := l.opts.ReadOnly
+	size, err := f.Size()
+	if err != nil {
+		return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
+	}
+	res, err := scanSegment(bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 1<<20), size, true)
+	var bf *badFrame
+	if errors.As(err, &bf) {
+		// A bad header. Segments are created with their header synced
+		// before any record, so an unwritten header at the end of the log
+		// is a crash during creation.
+		var hdr [segmentHeaderSize]byte
+		n, _ := f.ReadAt(hdr[:], 0)
+		if isLast && (size <= segmentHeaderSize || allZero(hdr[:n])) {
+			l.torn = &TornTail{Segment: name, Offset: 0, Size: size, Cut: !ro}
+			if ro {
+				l.logger.Warn("wal: torn segment header", "segment", name, "bytes", size)
+				return nil, nil
+			}
+			l.logger.Warn("wal: removing segment with a torn header", "segment", name, "bytes", size)
+			if err := l.fs.Remove(l.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("wal: open: remove %s: %w", name, err)
+			}
+			return nil, nil
+		}
+		return nil, &CorruptError{Segment: name, Offset: bf.off, Reason: bf.reason}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
+	}
+	if res.first != first {
+		return nil, &CorruptError{Segment: name, Offset: 0, Reason: fmt.Sprintf("header first index %d does not match the file name", res.first)}
+	}
+	if bad := res.bad; bad != nil {
+		if !isLast || bad.whole {
+			return nil, &CorruptError{Segment: name, Offset: bad.off, Reason: bad.reason}
+		}
+		// The last segment: a torn write if nothing valid follows.
+		pos, found, err := findValidFrame(f, bad.off+1, size, res.last+1)
+		if err != nil {
+			return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
+		}
+		if found {
+			return nil, &CorruptError{Segment: name, Offset: bad.off, Reason: fmt.Sprintf("%s, and a valid record follows at offset %d", bad.reason, pos)}
+		}
+		l.torn = &TornTail{Segment: name, Offset: res.end, Size: size - res.end, Cut: !ro}
+		if ro {
+			l.logger.Warn("wal: torn tail (read-only: not cut)", "segment", name, "offset", res.end, "bytes", size-res.end, "reason", bad.reason)
+		} else {
+			l.logger.Warn("wal: cutting torn tail", "segment", name, "offset", res.end, "bytes", size-res.end, "reason", bad.reason)
+			if err := f.Truncate(res.end); err != nil {
+				return nil, fmt.Errorf("wal: open: cut torn tail of %s at offset %d: %w", name, res.end, err)
+			}
+			if err := f.Datasync(); err != nil {
+				return nil, fmt.Errorf("wal: open: cut torn tail of %s: fdatasync: %w", name, err)
+			}
+		}
+	}
+	seg := newSegment(first, name)
+	seg.f = f
+	seg.last = res.last
+	seg.size = res.end
+	seg.rawSize = res.end
+	seg.offsets = res.offsets
+	return seg, nil
+}
+
+// openCompressed checks a compressed segment by decompressing it.
+// Compressed segments were complete and synced before they were renamed into
+// place, so any fault is corruption.
+func (l *Log) openCompressed(first uint64) (*segment, error) {
+	name := segmentName(first) + zstSuffix
+	f, err := l.fs.OpenFile(l.path(name), os.O_RDONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
+	}
+	dec, err := l.getDecoder()
+	if err != nil {
+		return nil, err
+	}
+	defer l.putDecoder(dec)
+	if err := dec.Reset(bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 256<<10)); err != nil {
+		return nil, &CorruptError{Segment: name, Offset: 0, Reason: "zstd: " + err.Error()}
+	}
+	res, err := scanSegment(dec, -1, false)
+	var bf *badFrame
+	switch {
+	case errors.As(err, &bf):
+		return nil, &CorruptError{Segment: name, Offset: bf.off, Reason: bf.reason}
+	case err != nil:
+		return nil, &CorruptError{Segment: name, Offset: res.end, Reason: "zstd: " + err.Error()}
+	case res.bad != nil:
+		return nil, &CorruptError{Segment: name, Offset: res.bad.off, Reason: res.bad.reason}
+	case res.first != first:
+		return nil, &CorruptError{Segment: name, Offset: 0, Reason: fmt.Sprintf("header first index %d does not match the file name", res.first)}
+	}
+	seg := newSegment(first, name)
+	seg.compressed = true
+	seg.last = res.last
+	seg.size = size
+	seg.rawSize = res.end
+	return seg, nil
+}
