@@ -152,6 +152,8 @@ type Engine struct {
 	lastTime  int64         // committer only
 
 	stats Stats
+
+	scans scanCursors // SCAN's cursor table (keys.go)
 }
 
 // Stats are counters for INFO.
@@ -318,7 +320,7 @@ func (e *Engine) query(cmd *schema.Command, db int, argv [][]byte) Reply {
 		return Errorf("ERR command '" + cmd.Name + "' is not implemented yet")
 	}
 	e.mu.RLock()
-	r := h(&readCtx{e: e, ks: e.img.dbs[db], db: db, now: time.Now().UnixMilli()}, argv)
+	r := h(&readCtx{e: e, ks: e.img.dbs[db], db: db, now: e.opts.Clock() / int64(time.Millisecond)}, argv)
 	e.mu.RUnlock()
 	return r
 }

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/memimg/memimg/engine"
+	"github.com/memimg/memimg/protocol"
+)
+
+// Config is the daemon's configuration in Redis's spelling: each field holds
+// the text of one directive, as given in the config file or on the command
+// line. Validate checks them all; settings turns them into typed values.
+type Config struct {
+	File            string // the config file, "" if none
+	Port            string
+	Bind            string
+	Dir             string
+	AppendFsync     string
+	AppendOnly      string
+	RequirePass     string
+	Databases       string
+	ProtoMaxBulkLen string
+	LogLevel        string
+	LogFile         string
+	Save            string
+	MaxMemory       string
+}
+
+// DefaultConfig returns the defaults: Redis's where memimg has the same
+// directive, with fsync on every write.
+func DefaultConfig() Config {
+	return Config{
+		Port:            "6379",
+		Bind:            "127.0.0.1",
+		Dir:             "./memimg-data",
+		AppendFsync:     "always",
+		AppendOnly:      "yes",
+		Databases:       "16",
+		ProtoMaxBulkLen: "512mb",
+		LogLevel:        "notice",
+		Save:            "",
+		MaxMemory:       "0",
+	}
+}
+
+// directive is one configuration setting, usable as a config file line and
+// as a --flag.
+type directive struct {
+	name  string
+	field func(*Config) *string
+	usage string
+}
+
+var directives = []directive{
+	{"port", func(c *Config) *string { return &c.Port }, "TCP port to listen on; 0 chooses a free port (default 6379)"},
+	{"bind", func(c *Config) *string { return &c.Bind }, "address to listen on (default 127.0.0.1)"},
+	{"dir", func(c *Config) *string { return &c.Dir }, "data directory; the log is DIR/wal (default ./memimg-data)"},
+	{"appendfsync", func(c *Config) *string { return &c.AppendFsync }, "always | everysec | no: when the log is fsynced (default always)"},
+	{"appendonly", func(c *Config) *string { return &c.AppendOnly }, "yes: memimg always logs every write (default yes)"},
+	{"requirepass", func(c *Config) *string { return &c.RequirePass }, "password clients must AUTH with (default none)"},
+	{"databases", func(c *Config) *string { return &c.Databases }, "number of databases, SELECT 0..N-1 (default 16)"},
+	{"proto-max-bulk-len", func(c *Config) *string { return &c.ProtoMaxBulkLen }, "largest bulk string a client may send, e.g. 512mb, 1gb (default 512mb)"},
+	{"loglevel", func(c *Config) *string { return &c.LogLevel }, "debug | verbose | notice | warning | nothing (default notice)"},
+	{"logfile", func(c *Config) *string { return &c.LogFile }, "log file; empty logs to stderr (default \"\")"},
+	{"save", func(c *Config) *string { return &c.Save }, "\"\" only: memimg writes no RDB snapshots (default \"\")"},
+	{"maxmemory", func(c *Config) *string { return &c.MaxMemory }, "0 only: the whole data set lives in memory (default 0)"},
+}
+
+func findDirective(name string) *directive {
+	for i := range directives {
+		if directives[i].name == name {
+			return &directives[i]
+		}
+	}
+	return nil
+}
+
+const usageHead = `usage: memimgd [/path/to/memimg.conf] [--option value ...]
+
+The config file, if given, comes first and uses redis.conf syntax
+("port 6380", "dir /var/lib/memimg", # comments, quoted values).
+Options on the command line override the file. Options:
+`
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, usageHead)
+	for _, d := range directives {
+		fmt.Fprintf(w, "  --%-20s %s\n", d.name, d.usage)
+	}
+}
+
+// errUsage means the command line was wrong; the usage has been printed.
+var errUsage = errors.New("memimgd: usage")
+
+// parseArgs builds the configuration from the command line: defaults, then
+// the config file (the first argument if it is not an option), then the
+// options. A file's problems are returned with file:line; -h returns
+// flag.ErrHelp.
+func parseArgs(args []string, stderr io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cfg.File = args[0]
+		args = args[1:]
+		if err := cfg.loadFile(cfg.File); err != nil {
+			return cfg, err
+		}
+	}
+	fs := flag.NewFlagSet("memimgd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { printUsage(stderr) }
+	for _, d := range directives {
+		p := d.field(&cfg)
+		fs.Func(d.name, d.usage, func(v string) error { *p = v; return nil })
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "memimgd: unexpected argument %q (the config file must come first)\n", fs.Arg(0))
+		printUsage(stderr)
+		return cfg, errUsage
+	}
+	return cfg, nil
+}
+
+// loadFile reads a redis.conf-style file into c: one directive per line,
+// its name then its arguments, separated by spaces; arguments may be quoted
+// ("a b", 'a b', with \n, \t, \xHH escapes in double quotes); lines starting
+// with # are comments. Every problem is reported, each with file:line.
+func (c *Config) loadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("memimgd: config file: %w", err)
+	}
+	defer f.Close()
+	var errs []error
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || text[0] == '#' {
+			continue
+		}
+		fail := func(format string, a ...any) {
+			errs = append(errs, fmt.Errorf("%s:%d: %s", path, line, fmt.Sprintf(format, a...)))
+		}
+		args, err := splitArgs(text)
+		if err != nil {
+			fail("%v", err)
+			continue
+		}
+		if len(args) == 0 {
+			continue
+		}
+		name := strings.ToLower(args[0])
+		d := findDirective(name)
+		if d == nil {
+			fail("unknown directive %q", args[0])
+			continue
+		}
+		if len(args) != 2 {
+			if name == "bind" && len(args) > 2 {
+				fail("bind: memimgd listens on one address, got %d", len(args)-1)
+			} else {
+				fail("%s takes one argument, got %d", name, len(args)-1)
+			}
+			continue
+		}
+		*d.field(c) = args[1]
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("memimgd: config file %s: %w", path, err))
+	}
+	return errors.Join(errs...)
+}
+
+// splitArgs splits a config line as Redis's sdssplitargs does.
+func splitArgs(line string) ([]string, error) {
+	var args []string
+	i := 0
+	for {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		if i == len(line) {
+			return args, nil
+		}
+		var cur []byte
+		switch line[i] {
+		case '"':
+			i++
+			for {
+				if i >= len(line) {
+					return nil, errors.New("unbalanced quotes")
+				}
+				ch := line[i]
+				if ch == '"' {
+					i++
+					break
+				}
+				if ch == '\\' && i+1 < len(line) {
+					i++
+					switch e := line[i]; e {
+					case 'n':
+						cur = append(cur, '\n')
+					case 'r':
+						cur = append(cur, '\r')
+					case 't':
+						cur = append(cur, '\t')
+					case 'b':
+						cur = append(cur, '\b')
+					case 'a':
+						cur = append(cur, '\a')
+					case 'x':
+						if i+2 < len(line) {
+							if v, err := strconv.ParseUint(line[i+1:i+3], 16, 8); err == nil {
+								cur = append(cur, byte(v))
+								i += 2
+								break
+							}
+						}
+						cur = append(cur, 'x')
+					default:
+						cur = append(cur, e)
+					}
+					i++
+					continue
+				}
+				cur = append(cur, ch)
+				i++
+			}
+		case '\'':
+			i++
+			for {
+				if i >= len(line) {
+					return nil, errors.New("unbalanced quotes")
+				}
+				ch := line[i]
+				if ch == '\'' {
+					i++
+					break
+				}
+				if ch == '\\' && i+1 < len(line) && line[i+1] == '\'' {
+					i++
+					ch = '\''
+				}
+				cur = append(cur, ch)
+				i++
+			}
+		default:
+			for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+				cur = append(cur, line[i])
+				i++
+			}
+			args = append(args, string(cur))
+			continue
+		}
+		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			return nil, errors.New("closing quote must be followed by a space")
+		}
+		args = append(args, string(cur))
+	}
+}
+
+// settings are a validated Config in typed form.
+type settings struct {
+	port            int
+	bind            string
+	dir             string
+	fsync           engine.FsyncMode
+	requirePass     string
+	databases       int
+	protoMaxBulkLen int64
+	logLevel        slog.Level
+	logFile         string
+}
+
+// Log levels: Redis's four, mapped onto slog's (verbose sits between debug
+// and info).
+var logLevels = map[string]slog.Level{
+	"debug":   slog.LevelDebug,
+	"verbose": slog.LevelDebug + 2,
+	"notice":  slog.LevelInfo,
+	"warning": slog.LevelWarn,
+	"nothing": slog.LevelError + 100,
+}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	_, err := c.settings()
+	return err
+}
+
+func (c Config) settings() (settings, error) {
+	var s settings
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("memimgd: "+format, a...)) }
+
+	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
+		bad("port must be 0..65535, got %q", c.Port)
+	} else {
+		s.port = p
+	}
+	if s.bind = strings.TrimSpace(c.Bind); s.bind == "" || strings.ContainsAny(s.bind, " \t") {
+		bad("bind must be one address, got %q", c.Bind)
+	}
+	if s.dir = c.Dir; s.dir == "" {
+		bad("dir must not be empty")
+	}
+	if m, err := engine.ParseFsyncMode(strings.ToLower(c.AppendFsync)); err != nil {
+		bad("appendfsync must be always, everysec or no, got %q", c.AppendFsync)
+	} else {
+		s.fsync = m
+	}
+	if !strings.EqualFold(c.AppendOnly, "yes") {
+		bad("appendonly must be yes: memimg's log is its storage, got %q", c.AppendOnly)
+	}
+	s.requirePass = c.RequirePass
+	if n, err := strconv.Atoi(c.Databases); err != nil || n < 1 || n > 1<<16 {
+		bad("databases must be 1..65536, got %q", c.Databases)
+	} else {
+		s.databases = n
+	}
+	if n, err := protocol.ParseMemory(c.ProtoMaxBulkLen); err != nil {
+		bad("proto-max-bulk-len: %v", err)
+	} else if n < protocol.MinProtoMaxBulkLen {
+		bad("proto-max-bulk-len must be at least 1mb, got %q", c.ProtoMaxBulkLen)
+	} else {
+		s.protoMaxBulkLen = n
+	}
+	if l, ok := logLevels[strings.ToLower(c.LogLevel)]; !ok {
+		bad("loglevel must be debug, verbose, notice, warning or nothing, got %q", c.LogLevel)
+	} else {
+		s.logLevel = l
+	}
+	s.logFile = c.LogFile
+	if c.Save != "" {
+		bad("save: memimg writes no RDB snapshots (its log is its storage); only save \"\" is accepted, got %q", c.Save)
+	}
+	if n, err := protocol.ParseMemory(c.MaxMemory); err != nil || n != 0 {
+		bad("maxmemory: memimg keeps the whole data set in memory; only 0 is accepted, got %q", c.MaxMemory)
+	}
+	return s, errors.Join(errs...)
+}

@@ -1,0 +1,230 @@
+package protocol
+
+import (
+	"crypto/subtle"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/memimg/memimg/engine"
+	"github.com/memimg/memimg/schema"
+)
+
+// client is the state of one connection.
+type client struct {
+	srv     *Server
+	rc      redcon.Conn
+	nc      *conn
+	id      uint64
+	addr    string
+	laddr   string
+	fd      int
+	created time.Time
+
+	// Owned by the connection's goroutine.
+	authed  bool
+	pending []engine.Pending // writes queued in the engine, replies not yet written
+	out     []byte           // replies of the current pipeline
+	quit    bool             // close once the replies are written
+
+	// Read by CLIENT LIST and INFO from other goroutines.
+	db         atomic.Int32
+	resp       atomic.Int32
+	lastActive atomic.Int64 // unix nanoseconds
+	lastCmd    atomic.Pointer[schema.Command]
+	commands   atomic.Uint64
+	errors     atomic.Uint64
+	netIn      atomic.Uint64
+	netOut     atomic.Uint64
+
+	mu      sync.Mutex // guards the names
+	name    string
+	libName string
+	libVer  string
+}
+
+func newClient(s *Server, nc net.Conn) *client {
+	now := time.Now()
+	c := &client{
+		srv:     s,
+		id:      s.nextID.Add(1),
+		addr:    nc.RemoteAddr().String(),
+		laddr:   nc.LocalAddr().String(),
+		fd:      fdOf(nc),
+		created: now,
+	}
+	c.resp.Store(2)
+	c.lastActive.Store(now.UnixNano())
+	c.nc = &conn{Conn: nc, client: c, sc: *NewScanner(Limits{MaxBulkLen: s.maxBulk.Load(), MaxRequest: s.cfg.MaxRequest})}
+	return c
+}
+
+// serveRESP is redcon's handler. It runs the command it is given and every
+// command already read behind it (the rest of a pipeline): writes are queued
+// in the engine together, so one log write and fsync covers the pipeline,
+// and the replies are written in order.
+func (s *Server) serveRESP(rc redcon.Conn, cmd redcon.Command) {
+	c, ok := rc.Context().(*client)
+	if !ok {
+		rc.WriteError("ERR internal error: connection without state")
+		rc.Close()
+		return
+	}
+	c.lastActive.Store(time.Now().UnixNano())
+	c.exec(cmd.Args)
+	for _, m := range rc.ReadPipeline() {
+		if c.quit {
+			break
+		}
+		c.exec(m.Args)
+	}
+	c.flushPending()
+	if len(c.out) > 0 {
+		rc.WriteRaw(c.out)
+		if cap(c.out) > 64<<10 {
+			c.out = nil
+		} else {
+			c.out = c.out[:0]
+		}
+	}
+	if c.quit {
+		rc.Close()
+	}
+}
+
+// exec runs one command, or queues it if it is a write.
+func (c *client) exec(argv [][]byte) {
+	if len(argv) == 0 {
+		return
+	}
+	c.commands.Add(1)
+	s := c.srv
+	cmd := schema.Lookup(argv[0])
+	if cmd == nil || cmd.Is(schema.Internal) {
+		c.flushPending()
+		c.reply(engine.Error(schema.UnknownCommand(argv)))
+		return
+	}
+	c.lastCmd.Store(cmd)
+	if (cmd.Arity > 0 && len(argv) != cmd.Arity) || (cmd.Arity < 0 && len(argv) < -cmd.Arity) {
+		c.flushPending()
+		c.reply(engine.Error(schema.WrongArity(cmd.Name)))
+		return
+	}
+	if !c.authed && !cmd.Is(schema.NoAuth) && s.password() != "" {
+		c.flushPending()
+		c.reply(errNoAuth)
+		return
+	}
+	db := int(c.db.Load())
+	switch {
+	case cmd.Is(schema.Connection):
+		c.flushPending()
+		if h := connHandlers[cmd.ID]; h != nil {
+			h(c, argv)
+		} else {
+			c.reply(engine.Errorf("ERR command '" + cmd.Name + "' is not implemented yet"))
+		}
+	case cmd.Is(schema.Write):
+		c.pending = append(c.pending, s.eng.ExecAsync(db, argv))
+	default:
+		// A read waits for the writes queued before it, so it sees them.
+		c.flushPending()
+		c.reply(s.eng.Exec(db, argv))
+	}
+}
+
+// flushPending waits for the queued writes and writes their replies.
+func (c *client) flushPending() {
+	for i, p := range c.pending {
+		c.reply(p.Wait())
+		c.pending[i] = engine.Pending{}
+	}
+	c.pending = c.pending[:0]
+}
+
+// reply appends r to the connection's output.
+func (c *client) reply(r engine.Reply) {
+	if r.Kind == engine.KindError {
+		c.errors.Add(1)
+	}
+	c.out = AppendReply(c.out, r, int(c.resp.Load()))
+}
+
+// verbatim appends a verbatim text reply (a bulk string in RESP2).
+func (c *client) verbatim(s string) {
+	c.out = appendVerbatim(c.out, s, int(c.resp.Load()))
+}
+
+func (s *Server) password() string { return *s.pass.Load() }
+
+// checkPassword compares in constant time.
+func (s *Server) checkPassword(p []byte) bool {
+	want := s.password()
+	return subtle.ConstantTimeCompare(p, []byte(want)) == 1
+}
+
+// validName reports whether b can be a client name: Redis refuses spaces,
+// newlines and other characters outside '!'..'~'.
+func validName(b []byte) bool {
+	for _, ch := range b {
+		if ch < '!' || ch > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// info formats the client as one line of CLIENT LIST, Redis's fields in
+// Redis's order.
+func (c *client) info(now time.Time) string {
+	c.mu.Lock()
+	name, lib, ver := c.name, c.libName, c.libVer
+	c.mu.Unlock()
+	last := "NULL"
+	if cmd := c.lastCmd.Load(); cmd != nil {
+		last = cmd.Name
+	}
+	var b strings.Builder
+	b.Grow(256)
+	w := func(k, v string) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(v)
+	}
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	w("id", strconv.FormatUint(c.id, 10))
+	w("addr", c.addr)
+	w("laddr", c.laddr)
+	w("fd", i(int64(c.fd)))
+	w("name", name)
+	w("age", i(int64(now.Sub(c.created)/time.Second)))
+	w("idle", i(int64(now.Sub(time.Unix(0, c.lastActive.Load()))/time.Second)))
+	w("flags", "N")
+	w("db", i(int64(c.db.Load())))
+	for _, k := range []string{"sub", "psub", "ssub"} {
+		w(k, "0")
+	}
+	w("multi", "-1")
+	for _, k := range []string{"qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "tot-mem"} {
+		w(k, "0")
+	}
+	w("events", "r")
+	w("cmd", last)
+	w("user", "default")
+	w("redir", "-1")
+	w("resp", i(int64(c.resp.Load())))
+	w("lib-name", lib)
+	w("lib-ver", ver)
+	return b.String()
+}
+
+var errNoAuth = engine.Errorf("NOAUTH Authentication required.")
