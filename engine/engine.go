@@ -150,6 +150,7 @@ type Engine struct {
 	lastIndex atomic.Uint64 // last index handed to the log
 	applied   atomic.Uint64 // last index applied
 	lastTime  int64         // committer only
+	inflight  atomic.Int64  // writes queued, being logged or applied
 
 	stats Stats
 
@@ -343,9 +344,11 @@ func (e *Engine) enqueue(cmd *schema.Command, db int, argv [][]byte) Pending {
 	}
 	r := requestPool.Get().(*request)
 	r.db, r.argv, r.cmd = db, argv, cmd
+	e.inflight.Add(1)
 	select {
 	case e.queue <- r:
 	case <-e.stop:
+		e.inflight.Add(-1)
 		requestPool.Put(r)
 		return Pending{reply: Error(ErrClosed)}
 	}
@@ -358,6 +361,7 @@ func (e *Engine) committer() {
 	defer close(e.applyQ)
 	var buf []byte
 	var entries []Entry
+	var gs gatherState
 	for {
 		var first *request
 		select {
@@ -376,6 +380,7 @@ func (e *Engine) committer() {
 				break drain
 			}
 		}
+		batch = e.gather(batch, &gs)
 		now := e.opts.Clock()
 		if now < e.lastTime {
 			now = e.lastTime
@@ -395,11 +400,13 @@ func (e *Engine) committer() {
 		for i, r := range batch {
 			entries = append(entries, Entry{Index: r.index, Kind: KindCommand, Time: now, Data: buf[offs[i]:offs[i+1]]})
 		}
+		t0 := time.Now()
 		err := e.opts.Log.Append(entries)
 		if err == nil && e.opts.Fsync == FsyncAlways {
 			err = e.opts.Log.Sync()
 			e.stats.Syncs.Add(1)
 		}
+		gs.observeSync(time.Since(t0))
 		if err != nil {
 			e.fail(err)
 			for _, r := range batch {
@@ -419,15 +426,21 @@ func (e *Engine) committer() {
 func (e *Engine) applier() {
 	defer e.wg.Done()
 	for batch := range e.applyQ {
-		e.mu.Lock()
-		for _, r := range batch {
-			r.reply = e.apply(r.cmd, r.db, r.argv, r.index, r.time)
-		}
-		e.applied.Store(batch[len(batch)-1].index)
-		e.mu.Unlock()
-		for _, r := range batch {
-			r.done <- struct{}{}
-		}
+		e.applyBatch(batch)
+	}
+}
+
+// applyBatch applies one durable batch and wakes its clients.
+func (e *Engine) applyBatch(batch []*request) {
+	e.mu.Lock()
+	for _, r := range batch {
+		r.reply = e.apply(r.cmd, r.db, r.argv, r.index, r.time)
+	}
+	e.applied.Store(batch[len(batch)-1].index)
+	e.mu.Unlock()
+	e.inflight.Add(-int64(len(batch)))
+	for _, r := range batch {
+		r.done <- struct{}{}
 	}
 }
 

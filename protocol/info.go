@@ -186,8 +186,13 @@ func (s *Server) infoServer(w *infoWriter, now time.Time) {
 
 // memSamples reads the Go runtime's memory metrics without stopping the
 // world.
+//
+// used_memory is the live heap as of the last garbage collection
+// (/gc/heap/live:bytes): like Redis's used_memory it counts the bytes the data
+// set and the server hold, not garbage waiting to be collected, which
+// used_memory_rss shows instead.
 var memSamples = []metrics.Sample{
-	{Name: "/memory/classes/heap/objects:bytes"},
+	{Name: "/gc/heap/live:bytes"},
 	{Name: "/memory/classes/total:bytes"},
 	{Name: "/gc/heap/goal:bytes"},
 	{Name: "/gc/cycles/total:gc-cycles"},

@@ -32,6 +32,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -84,6 +86,32 @@ func run(args []string, stderr io.Writer, sig <-chan os.Signal) int {
 		logOut = f
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: &level}))
+
+	// MEMIMG_CPUPROFILE=FILE writes a CPU profile of the whole run, for
+	// performance work (go tool pprof FILE).
+	if path := os.Getenv("MEMIMG_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "memimgd: cpu profile: %v\n", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "memimgd: cpu profile: %v\n", err)
+			return 1
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+
+	// MEMIMG_MEMPROFILE=FILE writes a heap profile at shutdown.
+	if path := os.Getenv("MEMIMG_MEMPROFILE"); path != "" {
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				runtime.GC()
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}()
+	}
 
 	d, err := start(cfg, set, logger, &level)
 	if err != nil {
