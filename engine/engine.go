@@ -93,6 +93,10 @@ type Options struct {
 	Databases int
 	// MaxBatch bounds how many commands one log write carries; default 4096.
 	MaxBatch int
+	// MaxEntrySize is the largest log payload the log accepts; a command
+	// whose payload is larger is refused with an error and not logged.
+	// 0 means no limit.
+	MaxEntrySize int
 	// ExpiryInterval is how often the active-expiry reactor runs; default
 	// 100ms; negative disables it.
 	ExpiryInterval time.Duration
@@ -362,6 +366,7 @@ func (e *Engine) committer() {
 	var buf []byte
 	var entries []Entry
 	var gs gatherState
+	var offs []int
 	for {
 		var first *request
 		select {
@@ -389,12 +394,27 @@ func (e *Engine) committer() {
 		buf = buf[:0]
 		entries = entries[:0]
 		idx := e.lastIndex.Load()
-		offs := make([]int, 0, len(batch)+1)
+		offs = offs[:0]
+		kept := batch[:0]
 		for _, r := range batch {
+			start := len(buf)
+			buf = schema.EncodeCommand(buf, r.db, r.argv)
+			if max := e.opts.MaxEntrySize; max > 0 && len(buf)-start > max {
+				// Refuse this command alone: it never reaches the log.
+				r.reply = Errorf(fmt.Sprintf("ERR command too large for the command log (%d bytes, the limit is %d)", len(buf)-start, max))
+				buf = buf[:start]
+				e.inflight.Add(-1)
+				r.done <- struct{}{}
+				continue
+			}
 			idx++
 			r.index, r.time = idx, now
-			offs = append(offs, len(buf))
-			buf = schema.EncodeCommand(buf, r.db, r.argv)
+			offs = append(offs, start)
+			kept = append(kept, r)
+		}
+		batch = kept
+		if len(batch) == 0 {
+			continue
 		}
 		offs = append(offs, len(buf))
 		for i, r := range batch {
@@ -409,6 +429,7 @@ func (e *Engine) committer() {
 		gs.observeSync(time.Since(t0))
 		if err != nil {
 			e.fail(err)
+			e.inflight.Add(-int64(len(batch)))
 			for _, r := range batch {
 				r.reply = Errorf("MISCONF memimg cannot write its command log: " + err.Error())
 				r.done <- struct{}{}
@@ -501,6 +522,15 @@ func (e *Engine) Close() error {
 			return e.opts.Log.Sync()
 		}
 	}
+}
+
+// Failed returns the error that stopped the engine from writing its log, or
+// nil while the log is healthy.
+func (e *Engine) Failed() error {
+	if p := e.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // AppliedIndex is the index of the last applied log entry.

@@ -311,7 +311,11 @@ func (s *Server) infoPersistence(w *infoWriter) {
 	w.str("aof_enabled", "1")
 	w.str("aof_rewrite_in_progress", "0")
 	w.str("aof_rewrite_scheduled", "0")
-	w.str("aof_last_write_status", "ok")
+	if s.eng.Failed() != nil {
+		w.str("aof_last_write_status", "err")
+	} else {
+		w.str("aof_last_write_status", "ok")
+	}
 	writes, batches, syncs := st.Writes.Load(), st.Batches.Load(), st.Syncs.Load()
 	w.uint("memimg_applied_index", s.eng.AppliedIndex())
 	w.uint("memimg_replayed_entries", st.Replayed.Load())

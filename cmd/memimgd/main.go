@@ -170,10 +170,11 @@ func start(cfg Config, set settings, logger *slog.Logger, level *slog.LevelVar) 
 		return d, fmt.Errorf("memimgd: open log: %w", err)
 	}
 	d.eng, err = engine.Open(engine.Options{
-		Log:       enginelog.New(d.wal),
-		Fsync:     set.fsync,
-		Databases: set.databases,
-		Logger:    logger,
+		Log:          enginelog.New(d.wal),
+		Fsync:        set.fsync,
+		Databases:    set.databases,
+		MaxEntrySize: wal.MaxRecordSize,
+		Logger:       logger,
 	})
 	if err != nil {
 		return d, fmt.Errorf("memimgd: open engine: %w", err)
