@@ -196,6 +196,7 @@ var memSamples = []metrics.Sample{
 	{Name: "/memory/classes/total:bytes"},
 	{Name: "/gc/heap/goal:bytes"},
 	{Name: "/gc/cycles/total:gc-cycles"},
+	{Name: "/memory/classes/heap/objects:bytes"},
 }
 
 // peakMemory is the largest used_memory seen.
@@ -212,6 +213,9 @@ func heapInUse() (inUse, sys, goal, gcs uint64) {
 		return 0
 	}
 	inUse, sys, goal, gcs = v(0), v(1), v(2), v(3)
+	if inUse == 0 { // no collection yet: count every allocated object
+		inUse = v(4)
+	}
 	for {
 		p := peakMemory.Load()
 		if inUse <= p || peakMemory.CompareAndSwap(p, inUse) {
