@@ -141,6 +141,23 @@ func (l *Log) LastIndex() uint64 {
 	return l.last
 }
 
+// StartIndex is the index the log's first segment starts at: FirstIndex for
+// a log with records, and for an empty log the index its empty segment was
+// created for (0 when there is no segment at all). A log whose records were
+// all deleted, or whose earlier segments are missing, is empty but starts
+// past 1; a caller that needs the log from index 1 checks this.
+func (l *Log) StartIndex() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.last != 0 {
+		return l.first
+	}
+	if len(l.segs) > 0 {
+		return l.segs[0].first
+	}
+	return 0
+}
+
 // TornTail returns the torn tail Open found at the end of the log, or nil.
 func (l *Log) TornTail() *TornTail {
 	l.mu.RLock()

@@ -99,6 +99,9 @@ func walVerify(args []string, stdout, stderr io.Writer, logger *slog.Logger) err
 		return fmt.Errorf("memimg: wal verify: %w", err)
 	}
 	defer l.Close()
+	if start := l.StartIndex(); start > 1 {
+		return fmt.Errorf("memimg: wal verify: the log starts at index %d, not 1: earlier segments are missing or were deleted", start)
+	}
 	var n, commands uint64
 	var prev uint64
 	var argv [][]byte

@@ -59,8 +59,8 @@ func (l *Log) ReadFrom(from uint64, fn func(engine.Entry) error) error {
 	if from == 0 {
 		from = 1
 	}
-	if first := l.wal.FirstIndex(); first > 1 && from < first {
-		return fmt.Errorf("enginelog: replay from %d, but the log starts at %d", from, first)
+	if start := l.wal.StartIndex(); start > 1 && from < start {
+		return fmt.Errorf("enginelog: replay from %d, but the log starts at %d: the segments before it are missing", from, start)
 	}
 	if from > l.wal.LastIndex() {
 		return nil

@@ -1,6 +1,9 @@
 package enginelog
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/memimg/memimg/engine"
@@ -53,5 +56,49 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMissingEarlierSegmentsRefuseReplay: a log whose sealed segments are
+// gone, leaving only the empty active segment that starts past index 1,
+// must not replay as an empty data set (that would silently drop all data,
+// and the next write would delete the last evidence).
+func TestMissingEarlierSegmentsRefuseReplay(t *testing.T) {
+	dir := t.TempDir()
+	w, err := wal.Open(wal.Options{Dir: dir, SegmentSize: 1024, NoCompress: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New(w)
+	payload := make([]byte, 1100) // one record fills a segment
+	for i := uint64(1); i <= 3; i++ {
+		if err := l.Append([]engine.Entry{{Index: i, Kind: engine.KindNoop, Data: payload}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.wal"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("segments: %v %v", files, err)
+	}
+	// Lose every segment but the last (empty, active) one.
+	for _, f := range files[:len(files)-1] {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err = wal.Open(wal.Options{Dir: dir, SegmentSize: 1024, NoCompress: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.StartIndex() <= 1 {
+		t.Fatalf("StartIndex = %d, want > 1", w.StartIndex())
+	}
+	err = New(w).ReadFrom(1, func(engine.Entry) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("ReadFrom(1) = %v, want an error about missing segments", err)
 	}
 }
