@@ -31,7 +31,7 @@ func init() {
 	onWrite("memimg.expired", func(c *applyCtx, argv [][]byte) Reply {
 		var n int64
 		for _, k := range argv[1:] {
-			it, ok := c.ks.keys.Get(item{key: bstr(k)})
+			it, ok := c.ks.keys.Get(probe(k))
 			if ok && it.exp != 0 && it.exp <= c.now {
 				c.ks.remove(k)
 				n++

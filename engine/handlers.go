@@ -17,7 +17,7 @@ type applyCtx struct {
 // time; an expired item is deleted on the way (lazy expiry, deterministic
 // because it depends on the entry's time only).
 func (c *applyCtx) live(key []byte) (item, bool) {
-	it, ok := c.ks.keys.Get(item{key: bstr(key)})
+	it, ok := c.ks.keys.Get(probe(key))
 	if !ok {
 		return item{}, false
 	}

@@ -202,8 +202,7 @@ func keysRename(nx bool) writeHandler {
 			return Int(0)
 		}
 		c.ks.remove(argv[1])
-		src.key = string(argv[2])
-		c.ks.set(src) // replaces newkey, expiry index included
+		c.ks.set(src.withKey(argv[2])) // replaces newkey, expiry index included
 		return done
 	}
 }
@@ -264,15 +263,16 @@ func keysKeys(c *readCtx, argv [][]byte) Reply {
 	}
 	r := newKeyRange(pattern)
 	out := make([]Reply, 0, 16)
-	c.ks.keys.Ascend(item{key: r.prefix}, func(it item) bool {
-		if !r.holds(it.key) {
+	c.ks.keys.Ascend(probeString(r.prefix), func(it item) bool {
+		key := it.key()
+		if !r.holds(key) {
 			return false
 		}
 		if it.exp != 0 && it.exp <= c.now {
 			return true
 		}
-		if pattern == nil || schema.Match(pattern, keyBytes(it.key), false) {
-			out = append(out, Bulk(it.key))
+		if pattern == nil || schema.Match(pattern, keyBytes(key), false) {
+			out = append(out, Bulk(key))
 		}
 		return true
 	})
@@ -328,11 +328,12 @@ func keysScan(c *readCtx, argv [][]byte) Reply {
 		more    bool
 	)
 	out := make([]Reply, 0, min(a.Count, 64))
-	c.ks.keys.Ascend(item{key: pivot}, func(it item) bool {
-		if exclusive && it.key == pivot {
+	c.ks.keys.Ascend(probeString(pivot), func(it item) bool {
+		key := it.key()
+		if exclusive && key == pivot {
 			return true
 		}
-		if !r.holds(it.key) {
+		if !r.holds(key) {
 			return false
 		}
 		if visited == a.Count {
@@ -340,13 +341,13 @@ func keysScan(c *readCtx, argv [][]byte) Reply {
 			return false
 		}
 		visited++
-		last = it.key
+		last = key
 		switch {
 		case it.exp != 0 && it.exp <= c.now:
-		case a.Match != nil && !schema.Match(a.Match, keyBytes(it.key), false):
+		case a.Match != nil && !schema.Match(a.Match, keyBytes(key), false):
 		case a.Type != "" && it.typ.String() != a.Type:
 		default:
-			out = append(out, Bulk(it.key))
+			out = append(out, Bulk(key))
 		}
 		return true
 	})
@@ -379,8 +380,12 @@ const (
 	scanCursorIDs      = 1<<53 - 1
 )
 
-// put records a position and returns its cursor id.
+// put records a position and returns its cursor id. The table keeps its
+// own copy of after, which may be a substring of an item's kv: holding it
+// would keep the whole kv (a value of up to 512 MB) alive after the key is
+// overwritten or deleted.
 func (t *scanCursors) put(db int, after string) uint64 {
+	after = strings.Clone(after)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.pos == nil {
@@ -429,7 +434,7 @@ func keysRandom(c *readCtx, argv [][]byte) Reply {
 	live := func(it item) bool { return it.exp == 0 || it.exp > c.now }
 	for range 16 {
 		if it, ok := c.ks.keys.GetAt(rand.IntN(n)); ok && live(it) {
-			return Bulk(it.key)
+			return Bulk(it.key())
 		}
 	}
 	start, _ := c.ks.keys.GetAt(rand.IntN(n))
@@ -443,10 +448,10 @@ func keysRandom(c *readCtx, argv [][]byte) Reply {
 	}
 	c.ks.keys.Ascend(start, visit)
 	if found == nil {
-		c.ks.keys.Scan(func(it item) bool { return it.key < start.key && visit(it) })
+		c.ks.keys.Scan(func(it item) bool { return it.key() < start.key() && visit(it) })
 	}
 	if found == nil {
 		return Null
 	}
-	return Bulk(found.key)
+	return Bulk(found.key())
 }

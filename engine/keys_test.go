@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // kClock is a test clock the tests move by hand.
@@ -449,8 +450,13 @@ func kCheckIndex(t *testing.T, e *Engine) {
 		ks.keys.Scan(func(it item) bool {
 			if it.exp != 0 {
 				n++
-				if _, ok := ks.expires.Get(expiring{exp: it.exp, key: it.key}); !ok {
-					t.Errorf("db %d: key %q expires at %d but is not in the expiry index", db, it.key, it.exp)
+				x, ok := ks.expires.Get(expiring{exp: it.exp, key: it.key()})
+				if !ok {
+					t.Errorf("db %d: key %q expires at %d but is not in the expiry index", db, it.key(), it.exp)
+				} else if len(x.key) > 0 && unsafe.StringData(x.key) != unsafe.StringData(it.kv) {
+					// The index must view the current kv, not keep a
+					// replaced one (and its value) alive.
+					t.Errorf("db %d: the expiry index entry of %q does not share the item's bytes", db, it.key())
 				}
 			}
 			return true
@@ -812,7 +818,7 @@ func kDump(e *Engine) []string {
 	var out []string
 	for db, ks := range e.img.dbs {
 		ks.keys.Scan(func(it item) bool {
-			out = append(out, fmt.Sprintf("%d %q %q %d %d", db, it.key, it.str, it.exp, it.typ))
+			out = append(out, fmt.Sprintf("%d %q %q %d %d", db, it.key(), it.str(), it.exp, it.typ))
 			return true
 		})
 		ks.expires.Scan(func(x expiring) bool {
@@ -829,7 +835,7 @@ func kKeys(e *Engine, db int) []string {
 	defer e.mu.RUnlock()
 	var out []string
 	e.img.dbs[db].keys.Scan(func(it item) bool {
-		out = append(out, it.key)
+		out = append(out, it.key())
 		return true
 	})
 	return out

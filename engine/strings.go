@@ -50,15 +50,10 @@ func strBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
-// strItem builds the item for key holding val. When the key exists (prev,
-// found), its stored key string is reused rather than copied again from
-// argv.
-func strItem(prev item, found bool, key []byte, val string, exp int64) item {
-	k := prev.key
-	if !found {
-		k = string(key)
-	}
-	return item{key: k, str: val, exp: exp, typ: TypeString}
+// strItem builds the item for key holding val: both are copied, together,
+// into the item's one allocation, so they may view argv.
+func strItem(key, val []byte, exp int64) item {
+	return newString(bstr(key), bstr(val), exp)
 }
 
 // strLookup is a read's lookup: expired keys are missing; hits and misses
@@ -78,7 +73,7 @@ func strValue(it item, found bool) Reply {
 	if !found {
 		return Null
 	}
-	return Bulk(it.str)
+	return Bulk(it.str())
 }
 
 // GET key
@@ -96,7 +91,7 @@ func strMGet(c *readCtx, argv [][]byte) Reply {
 	for i, k := range argv[1:] {
 		it, ok := c.strLookup(k)
 		if ok && it.typ == TypeString {
-			out[i] = Bulk(it.str)
+			out[i] = Bulk(it.str())
 		} else {
 			out[i] = Null
 		}
@@ -113,7 +108,7 @@ func strStrlen(c *readCtx, argv [][]byte) Reply {
 	if it.typ != TypeString {
 		return wrongType
 	}
-	return Int(int64(len(it.str)))
+	return Int(int64(len(it.str())))
 }
 
 // GETRANGE key start end (and SUBSTR): both ends inclusive, negative
@@ -130,7 +125,7 @@ func strGetRange(c *readCtx, argv [][]byte) Reply {
 	if it.typ != TypeString {
 		return wrongType
 	}
-	return Bulk(substring(it.str, start, end))
+	return Bulk(substring(it.str(), start, end))
 }
 
 // substring is GETRANGE's arithmetic.
@@ -199,7 +194,7 @@ func strSet(c *applyCtx, argv [][]byte) Reply {
 		}
 		return reply
 	}
-	c.ks.set(strItem(old, found, argv[1], string(argv[2]), exp))
+	c.ks.set(strItem(argv[1], argv[2], exp))
 	return reply
 }
 
@@ -208,7 +203,7 @@ func strSetNX(c *applyCtx, argv [][]byte) Reply {
 	if _, found := c.live(argv[1]); found {
 		return Int(0)
 	}
-	c.ks.set(strItem(item{}, false, argv[1], string(argv[2]), 0))
+	c.ks.set(strItem(argv[1], argv[2], 0))
 	return Int(1)
 }
 
@@ -226,8 +221,8 @@ func strSetEx(c *applyCtx, argv [][]byte) Reply {
 	if err != nil {
 		return Error(err)
 	}
-	old, found := c.live(argv[1])
-	c.ks.set(strItem(old, found, argv[1], string(argv[3]), exp))
+	c.live(argv[1]) // removes an expired key and counts it (INFO expired_keys)
+	c.ks.set(strItem(argv[1], argv[3], exp))
 	return OK
 }
 
@@ -237,7 +232,7 @@ func strGetSet(c *applyCtx, argv [][]byte) Reply {
 	if found && old.typ != TypeString {
 		return wrongType
 	}
-	c.ks.set(strItem(old, found, argv[1], string(argv[2]), 0))
+	c.ks.set(strItem(argv[1], argv[2], 0))
 	return strValue(old, found)
 }
 
@@ -251,7 +246,7 @@ func strGetDel(c *applyCtx, argv [][]byte) Reply {
 		return wrongType
 	}
 	c.ks.remove(argv[1])
-	return Bulk(old.str)
+	return Bulk(old.str())
 }
 
 // GETEX key [EX s | PX ms | EXAT unix-s | PXAT unix-ms | PERSIST]: the value,
@@ -284,14 +279,14 @@ func strGetEx(c *applyCtx, argv [][]byte) Reply {
 		old.exp = 0
 		c.ks.set(old)
 	}
-	return Bulk(old.str)
+	return Bulk(old.str())
 }
 
 // MSET key value [key value ...]: every key loses its TTL.
 func strMSet(c *applyCtx, argv [][]byte) Reply {
 	for i := 1; i+1 < len(argv); i += 2 {
-		old, found := c.live(argv[i])
-		c.ks.set(strItem(old, found, argv[i], string(argv[i+1]), 0))
+		c.live(argv[i]) // removes an expired key and counts it
+		c.ks.set(strItem(argv[i], argv[i+1], 0))
 	}
 	return OK
 }
@@ -304,7 +299,7 @@ func strMSetNX(c *applyCtx, argv [][]byte) Reply {
 		}
 	}
 	for i := 1; i+1 < len(argv); i += 2 {
-		c.ks.set(strItem(item{}, false, argv[i], string(argv[i+1]), 0))
+		c.ks.set(strItem(argv[i], argv[i+1], 0))
 	}
 	return Int(1)
 }
@@ -314,20 +309,22 @@ func strMSetNX(c *applyCtx, argv [][]byte) Reply {
 func strAppend(c *applyCtx, argv [][]byte) Reply {
 	old, found := c.live(argv[1])
 	if !found {
-		c.ks.set(strItem(old, false, argv[1], string(argv[2]), 0))
+		c.ks.set(strItem(argv[1], argv[2], 0))
 		return Int(int64(len(argv[2])))
 	}
 	if old.typ != TypeString {
 		return wrongType
 	}
-	if int64(len(old.str))+int64(len(argv[2])) > schema.MaxStringLen {
+	if int64(len(old.str()))+int64(len(argv[2])) > schema.MaxStringLen {
 		return Error(schema.ErrStringTooLong)
 	}
 	if len(argv[2]) > 0 {
-		old.str += string(argv[2])
+		// key and old value are already together in old.kv: one copy of
+		// it with the suffix is the new item's kv.
+		old.kv = concat(old.kv, bstr(argv[2])) // old is a copy
 		c.ks.set(old)
 	}
-	return Int(int64(len(old.str)))
+	return Int(int64(len(old.str())))
 }
 
 // SETRANGE key offset value: the new length. The string is padded with
@@ -344,15 +341,18 @@ func strSetRange(c *applyCtx, argv [][]byte) Reply {
 		return wrongType
 	}
 	if len(val) == 0 {
-		return Int(int64(len(old.str))) // 0 for a missing key
+		return Int(int64(len(old.str()))) // 0 for a missing key
 	}
-	n := max(int64(len(old.str)), off+int64(len(val)))
-	buf := make([]byte, n)
-	copy(buf, old.str)
-	copy(buf[off:], val)
-	// buf is never written again: view it as the string without a second
-	// copy (it can be 512 MB).
-	c.ks.set(strItem(old, found, argv[1], unsafe.String(&buf[0], len(buf)), old.exp))
+	key := argv[1]
+	n := max(int64(len(old.str())), off+int64(len(val)))
+	// The new kv is built in place: key, old value, zero padding up to
+	// off, val. buf is never written again, so it is viewed as the string
+	// without a second copy (it can be 512 MB).
+	buf := make([]byte, int64(len(key))+n)
+	copy(buf, key)
+	copy(buf[len(key):], old.str())
+	copy(buf[int64(len(key))+off:], val)
+	c.ks.set(item{kv: unsafe.String(&buf[0], len(buf)), exp: old.exp, klen: uint32(len(key)), typ: TypeString})
 	return Int(n)
 }
 
@@ -375,7 +375,7 @@ func strIncrBy(c *applyCtx, key []byte, n int64) Reply {
 			return wrongType
 		}
 		var ok bool
-		if v, ok = schema.ParseInt(strBytes(old.str)); !ok {
+		if v, ok = schema.ParseInt(strBytes(old.str())); !ok {
 			return Error(schema.ErrNotInteger)
 		}
 	}
@@ -383,7 +383,8 @@ func strIncrBy(c *applyCtx, key []byte, n int64) Reply {
 		return Error(schema.ErrOverflow)
 	}
 	v += n
-	c.ks.set(strItem(old, found, key, strconv.FormatInt(v, 10), old.exp))
+	var digits [20]byte
+	c.ks.set(strItem(key, strconv.AppendInt(digits[:0], v, 10), old.exp))
 	return Int(v)
 }
 
@@ -397,7 +398,7 @@ func strIncrByFloat(c *applyCtx, argv [][]byte) Reply {
 		if old.typ != TypeString {
 			return wrongType
 		}
-		f, ok := schema.ParseLongDouble(strBytes(old.str))
+		f, ok := schema.ParseLongDouble(strBytes(old.str()))
 		if !ok {
 			return Error(schema.ErrNotFloat)
 		}
@@ -415,9 +416,9 @@ func strIncrByFloat(c *applyCtx, argv [][]byte) Reply {
 	if !schema.LongDoubleFinite(v) {
 		return Error(schema.ErrNaNOrInf)
 	}
-	s := schema.FormatLongDouble(v)
-	c.ks.set(strItem(old, found, argv[1], s, old.exp))
-	return Bulk(s)
+	it := newString(bstr(argv[1]), schema.FormatLongDouble(v), old.exp)
+	c.ks.set(it)
+	return Bulk(it.str())
 }
 
 // LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the longest
@@ -433,7 +434,7 @@ func strLCS(c *readCtx, argv [][]byte) Reply {
 	if err != nil {
 		return Error(err)
 	}
-	a, b := ia.str, ib.str
+	a, b := ia.str(), ib.str()
 	if int64(len(a)) >= math.MaxUint32-1 || int64(len(b)) >= math.MaxUint32-1 {
 		return Errorf("ERR String too long for LCS")
 	}

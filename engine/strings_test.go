@@ -580,7 +580,7 @@ func TestStringWrongType(t *testing.T) {
 	clk := newStrClock()
 	e := strOpen(t, log, clk)
 	e.mu.Lock()
-	e.img.dbs[0].set(item{key: "x", typ: TypeString + 1})
+	e.img.dbs[0].set(item{kv: "x", klen: 1, typ: TypeString + 1})
 	e.mu.Unlock()
 	strRun(t, e, log, clk, []strStep{
 		s("GET x", strErrWrongType),
@@ -705,7 +705,7 @@ func strDump(e *Engine) []string {
 	var out []string
 	for db, ks := range e.img.dbs {
 		ks.keys.Scan(func(it item) bool {
-			out = append(out, fmt.Sprintf("%d %q %q %d %d", db, it.key, it.str, it.exp, it.typ))
+			out = append(out, fmt.Sprintf("%d %q %q %d %d", db, it.key(), it.str(), it.exp, it.typ))
 			return true
 		})
 		ks.expires.Scan(func(x expiring) bool {
