@@ -24,6 +24,7 @@ var connHandlers = func() []connHandler {
 		"echo":     cmdEcho,
 		"hello":    cmdHello,
 		"info":     cmdInfo,
+		"memory":   cmdMemory,
 		"ping":     cmdPing,
 		"quit":     cmdQuit,
 		"reset":    cmdReset,

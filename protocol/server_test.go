@@ -232,6 +232,9 @@ func TestConnectionCommands(t *testing.T) {
 		{[]string{"COMMAND", "INFO", "nosuch"}, "*1\r\n$-1\r\n"},
 		{[]string{"SHUTDOWN", "ABORT"}, "-ERR No shutdown in progress.\r\n"},
 		{[]string{"SHUTDOWN", "BOGUS"}, "-ERR syntax error\r\n"},
+		{[]string{"MEMORY", "PURGE"}, "+OK\r\n"},
+		{[]string{"MEMORY", "PURGE", "x"}, "-ERR unknown subcommand or wrong number of arguments for 'PURGE'. Try MEMORY HELP.\r\n"},
+		{[]string{"MEMORY", "NOPE"}, "-ERR unknown subcommand or wrong number of arguments for 'NOPE'. Try MEMORY HELP.\r\n"},
 		{[]string{"RESET"}, "+RESET\r\n"},
 	}
 	for _, tt := range tests {

@@ -25,6 +25,8 @@ func init() {
 			Summary: "Handshakes with the Redis server."},
 		&Command{Name: "info", Arity: -1, Flags: c | ls, Group: "server", Since: "1.0.0",
 			Summary: "Returns information and statistics about the server."},
+		&Command{Name: "memory", Arity: -2, Flags: c, Group: "server", Since: "4.0.0",
+			Summary: "A container for memory diagnostics commands."},
 		&Command{Name: "ping", Arity: -1, Flags: c | Fast, Group: "connection", Since: "1.0.0",
 			Summary: "Returns the server's liveliness response."},
 		&Command{Name: "quit", Arity: -1, Flags: c | na, Group: "connection", Since: "1.0.0",
