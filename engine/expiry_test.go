@@ -50,8 +50,8 @@ func kDBSize(e *Engine, db int) int64 {
 // into a fresh engine (with no reactor) gives the same keys.
 func TestActiveExpiry(t *testing.T) {
 	log := &MemLog{}
-	clk := newKClock()
-	e := kOpen(t, log, clk, 2*time.Millisecond)
+	clk := newTestClock()
+	e := openTestEngine(t, log, clk, 2*time.Millisecond)
 
 	// 450 volatile keys over two databases (more than one round of 200),
 	// some long-lived keys, some keys without TTL.
@@ -86,7 +86,7 @@ func TestActiveExpiry(t *testing.T) {
 	if got := e.Stats().ExpiredKeys.Load(); got != 450 {
 		t.Errorf("expired_keys %d, want 450", got)
 	}
-	if got := kRender(e.Exec(0, kArgv("TTL later"))); got != ":3598" {
+	if got := render(e.Exec(0, kArgv("TTL later"))); got != ":3598" {
 		t.Errorf("TTL later: %s", got)
 	}
 	kCheckIndex(t, e)
@@ -97,7 +97,7 @@ func TestActiveExpiry(t *testing.T) {
 
 	// The same log, replayed with no reactor and a clock that has not
 	// moved: the keys were removed by the log, not by a clock.
-	r := kOpen(t, log, newKClock(), -1)
+	r := openTestEngine(t, log, newTestClock(), -1)
 	if got := kDump(r); !slices.Equal(got, want) {
 		t.Fatalf("replayed image differs:\n got %q\nwant %q", got, want)
 	}
@@ -112,9 +112,9 @@ func TestActiveExpiry(t *testing.T) {
 func TestExpiredCommand(t *testing.T) {
 	log := &MemLog{}
 	ms := int64(time.Millisecond)
-	t0 := int64(kT0) * ms
+	t0 := int64(testT0) * ms
 	entries := []struct {
-		at   int64 // ms after kT0
+		at   int64 // ms after testT0
 		argv string
 	}{
 		{0, "SET a x PX 100"},
@@ -136,8 +136,8 @@ func TestExpiredCommand(t *testing.T) {
 	if err := log.Append(batch); err != nil {
 		t.Fatal(err)
 	}
-	clk := newKClock()
-	e := kOpen(t, log, clk, -1)
+	clk := newTestClock()
+	e := openTestEngine(t, log, clk, -1)
 	got := strings.Join(kKeys(e, 0), " ")
 	if got != "b c d e" {
 		t.Errorf("keys after replay: %q, want \"b c d e\"", got)
@@ -153,7 +153,7 @@ func TestExpiredCommand(t *testing.T) {
 func TestExpiryClose(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i := range 10 {
-		clk := newKClock()
+		clk := newTestClock()
 		e, err := Open(Options{Log: &MemLog{}, ExpiryInterval: time.Millisecond, Clock: clk.now, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)

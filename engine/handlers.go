@@ -38,6 +38,19 @@ type readCtx struct {
 	now int64 // unix milliseconds
 }
 
+// keyLookup is a read's lookup of one key: expired keys are missing; hits
+// and misses are counted for INFO, as Redis counts them for GET, EXISTS,
+// TYPE, TTL and TOUCH.
+func (c *readCtx) keyLookup(key []byte) (item, bool) {
+	it, ok := c.ks.lookup(key, c.now)
+	if ok {
+		c.e.stats.KeyspaceHits.Add(1)
+	} else {
+		c.e.stats.KeyspaceMiss.Add(1)
+	}
+	return it, ok
+}
+
 // writeHandler applies a logged command.
 type writeHandler func(c *applyCtx, argv [][]byte) Reply
 

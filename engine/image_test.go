@@ -55,8 +55,8 @@ func TestNewStringCopies(t *testing.T) {
 // keeps its own copy of the last key.
 func TestExpiryIndexSharesKV(t *testing.T) {
 	log := &MemLog{}
-	clk := newKClock()
-	e := kOpen(t, log, clk, -1)
+	clk := newTestClock()
+	e := openTestEngine(t, log, clk, -1)
 	s := kOK
 	kRun(t, e, log, clk, []kStep{
 		s("SET k 10 EX 100", "+OK"),
@@ -81,7 +81,7 @@ func TestExpiryIndexSharesKV(t *testing.T) {
 	}
 	r := e.Exec(0, kArgv("SCAN 0 COUNT 5"))
 	if r.Kind != KindArray || len(r.Elems) != 2 || r.Elems[0].Str == "0" {
-		t.Fatalf("SCAN 0 COUNT 5 = %s", kRender(r))
+		t.Fatalf("SCAN 0 COUNT 5 = %s", render(r))
 	}
 	e.scans.mu.Lock()
 	defer e.scans.mu.Unlock()

@@ -57,19 +57,6 @@ func keyBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
-// keyLookup is a read's lookup of one key: expired keys are missing; hits
-// and misses are counted for INFO, as Redis counts them for EXISTS, TYPE,
-// TTL and TOUCH.
-func (c *readCtx) keyLookup(key []byte) (item, bool) {
-	it, ok := c.ks.lookup(key, c.now)
-	if ok {
-		c.e.stats.KeyspaceHits.Add(1)
-	} else {
-		c.e.stats.KeyspaceMiss.Add(1)
-	}
-	return it, ok
-}
-
 // DEL key [key ...] and UNLINK: the number of live keys removed; a key
 // named twice counts once. Memory is freed by the garbage collector in
 // either case, so UNLINK is DEL.

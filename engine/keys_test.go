@@ -2,68 +2,15 @@ package engine
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
 )
-
-// kClock is a test clock the tests move by hand.
-type kClock struct{ ns atomic.Int64 }
-
-// kT0 is the tests' start time, unix milliseconds.
-const kT0 = 1_700_000_000_000
-
-func newKClock() *kClock {
-	c := &kClock{}
-	c.ns.Store(kT0 * int64(time.Millisecond))
-	return c
-}
-
-func (c *kClock) now() int64              { return c.ns.Load() }
-func (c *kClock) ms() int64               { return c.ns.Load() / int64(time.Millisecond) }
-func (c *kClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
-func kOpen(t testing.TB, log *MemLog, clk *kClock, interval time.Duration) *Engine {
-	t.Helper()
-	e, err := Open(Options{Log: log, ExpiryInterval: interval, Clock: clk.now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
-// kRender writes a reply compactly: +OK, -ERR ..., :5, "bulk", (nil), [a b].
-func kRender(r Reply) string {
-	switch r.Kind {
-	case KindNull, KindNullArray:
-		return "(nil)"
-	case KindStatus:
-		return "+" + r.Str
-	case KindError:
-		return "-" + r.Str
-	case KindInt:
-		return ":" + strconv.FormatInt(r.Int, 10)
-	case KindBulk:
-		return strconv.Quote(r.Str)
-	case KindArray, KindSet:
-		parts := make([]string, len(r.Elems))
-		for i, e := range r.Elems {
-			parts[i] = kRender(e)
-		}
-		return "[" + strings.Join(parts, " ") + "]"
-	}
-	return fmt.Sprintf("?%d", r.Kind)
-}
 
 // kArgv splits a command into words; `""` stands for an empty argument.
 func kArgv(cmd string) [][]byte {
@@ -96,7 +43,7 @@ func kWait(d time.Duration) kStep { return kStep{adv: d} }
 
 // kRun runs steps and checks each reply, and that writes are logged and
 // refused commands are not.
-func kRun(t *testing.T, e *Engine, log *MemLog, clk *kClock, steps []kStep) {
+func kRun(t *testing.T, e *Engine, log *MemLog, clk *testClock, steps []kStep) {
 	t.Helper()
 	for i, st := range steps {
 		if st.adv != 0 {
@@ -105,7 +52,7 @@ func kRun(t *testing.T, e *Engine, log *MemLog, clk *kClock, steps []kStep) {
 		}
 		argv := kArgv(st.cmd)
 		before := len(log.Entries())
-		got := kRender(e.Exec(st.db, argv))
+		got := render(e.Exec(st.db, argv))
 		if got != st.want {
 			t.Errorf("step %d %q: got %s, want %s", i, st.cmd, got, st.want)
 		}
@@ -134,7 +81,7 @@ func kArity(cmd string) string {
 }
 
 func TestKeysCommands(t *testing.T) {
-	sec := int64(kT0 / 1000)
+	sec := int64(testT0 / 1000)
 	tests := []struct {
 		name  string
 		steps []kStep
@@ -173,7 +120,7 @@ func TestKeysCommands(t *testing.T) {
 			kOK("EXPIRE k 10", ":1"),
 			kOK("TTL k", ":10"), kOK("PTTL k", ":10000"),
 			kOK("EXPIRETIME k", fmt.Sprintf(":%d", sec+10)),
-			kOK("PEXPIRETIME k", fmt.Sprintf(":%d", kT0+10_000)),
+			kOK("PEXPIRETIME k", fmt.Sprintf(":%d", testT0+10_000)),
 			kWait(400 * time.Millisecond),
 			kOK("TTL k", ":10"), // 9.6 s rounds to 10, as in Redis
 			kOK("PTTL k", ":9600"),
@@ -183,9 +130,9 @@ func TestKeysCommands(t *testing.T) {
 			kOK("PTTL k", ":1500"),
 			kOK("EXPIREAT k "+strconv.FormatInt(sec+100, 10), ":1"),
 			kOK("PEXPIRETIME k", fmt.Sprintf(":%d", (sec+100)*1000)),
-			kOK("PEXPIREAT k "+strconv.FormatInt(kT0+50_000, 10), ":1"),
-			kOK("PEXPIRETIME k", fmt.Sprintf(":%d", kT0+50_000)),
-			kOK("EXPIRETIME k", fmt.Sprintf(":%d", (kT0+50_000+500)/1000)),
+			kOK("PEXPIREAT k "+strconv.FormatInt(testT0+50_000, 10), ":1"),
+			kOK("PEXPIRETIME k", fmt.Sprintf(":%d", testT0+50_000)),
+			kOK("EXPIRETIME k", fmt.Sprintf(":%d", (testT0+50_000+500)/1000)),
 			kOK("expire k 20", ":1"), // any case
 			kOK("TTL k", ":20"),
 			kWait(20 * time.Second),
@@ -200,7 +147,7 @@ func TestKeysCommands(t *testing.T) {
 			kOK("EXPIRE b -10", ":1"),
 			kOK("PEXPIRE c 0", ":1"),
 			kOK("EXPIREAT d 1", ":1"),
-			kOK("PEXPIREAT e "+strconv.FormatInt(kT0, 10), ":1"), // now is the past
+			kOK("PEXPIREAT e "+strconv.FormatInt(testT0, 10), ":1"), // now is the past
 			kOK("EXISTS a b c d e", ":0"),
 			kOK("DBSIZE", ":0"), // deleted, not just hidden
 			kOK("EXPIRE a -1", ":0"),
@@ -431,8 +378,8 @@ func TestKeysCommands(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			log := &MemLog{}
-			clk := newKClock()
-			e := kOpen(t, log, clk, -1)
+			clk := newTestClock()
+			e := openTestEngine(t, log, clk, -1)
 			kRun(t, e, log, clk, tc.steps)
 			kCheckIndex(t, e)
 		})
@@ -477,7 +424,7 @@ func kScan(t *testing.T, e *Engine, db int, opts string, between func()) ([]stri
 	for {
 		r := e.Exec(db, kArgv("SCAN "+cursor+" "+opts))
 		if r.Kind != KindArray || len(r.Elems) != 2 {
-			t.Fatalf("SCAN %s %s: %s", cursor, opts, kRender(r))
+			t.Fatalf("SCAN %s %s: %s", cursor, opts, render(r))
 		}
 		calls++
 		cursor = r.Elems[0].Str
@@ -516,8 +463,8 @@ func kFill(t *testing.T, e *Engine, db int, format string, n int) []string {
 
 func TestScanCursor(t *testing.T) {
 	log := &MemLog{}
-	clk := newKClock()
-	e := kOpen(t, log, clk, -1)
+	clk := newTestClock()
+	e := openTestEngine(t, log, clk, -1)
 	users := kFill(t, e, 0, "user:%04d", 250)
 	kFill(t, e, 0, "order:%04d", 100)
 	kFill(t, e, 0, "zeta:%04d", 100)
@@ -566,11 +513,11 @@ func TestScanCursor(t *testing.T) {
 	// A cursor belongs to its database, and may be used again.
 	r := e.Exec(0, kArgv("SCAN 0 COUNT 5"))
 	cursor := r.Elems[0].Str
-	if got := kRender(e.Exec(3, kArgv("SCAN "+cursor))); got != kErrCursor {
+	if got := render(e.Exec(3, kArgv("SCAN "+cursor))); got != kErrCursor {
 		t.Errorf("cursor of db 0 in db 3: %s", got)
 	}
-	r1 := kRender(e.Exec(0, kArgv("SCAN "+cursor+" COUNT 5")))
-	r2 := kRender(e.Exec(0, kArgv("SCAN "+cursor+" COUNT 5")))
+	r1 := render(e.Exec(0, kArgv("SCAN "+cursor+" COUNT 5")))
+	r2 := render(e.Exec(0, kArgv("SCAN "+cursor+" COUNT 5")))
 	if r1[strings.Index(r1, " "):] != r2[strings.Index(r2, " "):] {
 		t.Errorf("the same cursor twice: %s then %s", r1, r2)
 	}
@@ -584,8 +531,8 @@ func TestScanCursor(t *testing.T) {
 // iteration must come back exactly once, and no key that never existed may.
 func TestScanGuarantee(t *testing.T) {
 	log := &MemLog{}
-	clk := newKClock()
-	e := kOpen(t, log, clk, -1)
+	clk := newTestClock()
+	e := openTestEngine(t, log, clk, -1)
 	stable := kFill(t, e, 0, "k%05d", 2000)
 	kFill(t, e, 0, "k%05d-tmp", 2000) // deleted as the scan runs
 	var (
@@ -698,14 +645,14 @@ func TestScanCursorTable(t *testing.T) {
 
 func TestRandomKey(t *testing.T) {
 	log := &MemLog{}
-	clk := newKClock()
-	e := kOpen(t, log, clk, -1)
+	clk := newTestClock()
+	e := openTestEngine(t, log, clk, -1)
 	keys := kFill(t, e, 0, "r%03d", 100)
 	seen := map[string]bool{}
 	for range 2000 {
 		r := e.Exec(0, kArgv("RANDOMKEY"))
 		if r.Kind != KindBulk || !slices.Contains(keys, r.Str) {
-			t.Fatalf("RANDOMKEY: %s", kRender(r))
+			t.Fatalf("RANDOMKEY: %s", render(r))
 		}
 		seen[r.Str] = true
 	}
@@ -721,13 +668,13 @@ func TestRandomKey(t *testing.T) {
 	}
 	clk.advance(10 * time.Millisecond)
 	for range 50 {
-		if got := kRender(e.Exec(0, kArgv("RANDOMKEY"))); got != `"r042"` {
+		if got := render(e.Exec(0, kArgv("RANDOMKEY"))); got != `"r042"` {
 			t.Fatalf("RANDOMKEY with one live key: %s", got)
 		}
 	}
 	e.Exec(0, kArgv("PEXPIRE r042 1"))
 	clk.advance(time.Millisecond)
-	if got := kRender(e.Exec(0, kArgv("RANDOMKEY"))); got != "(nil)" {
+	if got := render(e.Exec(0, kArgv("RANDOMKEY"))); got != "(nil)" {
 		t.Errorf("RANDOMKEY with every key expired: %s", got)
 	}
 }
@@ -737,8 +684,8 @@ func TestRandomKey(t *testing.T) {
 // the images must be identical, expiry times included.
 func TestKeysReplay(t *testing.T) {
 	log := &MemLog{}
-	clk := newKClock()
-	e := kOpen(t, log, clk, -1)
+	clk := newTestClock()
+	e := openTestEngine(t, log, clk, -1)
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := range 3000 {
 		k := fmt.Sprintf("k%d", rng.IntN(60))
@@ -793,9 +740,9 @@ func TestKeysReplay(t *testing.T) {
 	}
 	kCheckIndex(t, e)
 
-	later := newKClock()
+	later := newTestClock()
 	later.advance(24 * time.Hour)
-	r := kOpen(t, log, later, -1)
+	r := openTestEngine(t, log, later, -1)
 	if got := kDump(r); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("replayed image differs:\n got %q\nwant %q", got, want)
 	}
@@ -803,7 +750,7 @@ func TestKeysReplay(t *testing.T) {
 	// with a TTL have expired a day later, the others keep no TTL.
 	for db := range 3 {
 		for _, k := range kKeys(r, db) {
-			got := kRender(r.Exec(db, kArgv("PTTL "+k)))
+			got := render(r.Exec(db, kArgv("PTTL "+k)))
 			if got != ":-1" && got != ":-2" {
 				t.Errorf("db %d PTTL %s a day later: %s", db, k, got)
 			}

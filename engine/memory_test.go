@@ -175,7 +175,7 @@ func BenchmarkImageOps(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			argv[1] = key(order[i%n])
 			if r := e.query(get, 0, argv); r.Kind != KindBulk {
-				b.Fatal(kRender(r))
+				b.Fatal(render(r))
 			}
 		}
 	})

@@ -56,18 +56,6 @@ func strItem(key, val []byte, exp int64) item {
 	return newString(bstr(key), bstr(val), exp)
 }
 
-// strLookup is a read's lookup: expired keys are missing; hits and misses
-// are counted for INFO.
-func (c *readCtx) strLookup(key []byte) (item, bool) {
-	it, ok := c.ks.lookup(key, c.now)
-	if ok {
-		c.e.stats.KeyspaceHits.Add(1)
-	} else {
-		c.e.stats.KeyspaceMiss.Add(1)
-	}
-	return it, ok
-}
-
 // strValue is the bulk reply for a found item or the null reply.
 func strValue(it item, found bool) Reply {
 	if !found {
@@ -78,7 +66,7 @@ func strValue(it item, found bool) Reply {
 
 // GET key
 func strGet(c *readCtx, argv [][]byte) Reply {
-	it, ok := c.strLookup(argv[1])
+	it, ok := c.keyLookup(argv[1])
 	if ok && it.typ != TypeString {
 		return wrongType
 	}
@@ -89,7 +77,7 @@ func strGet(c *readCtx, argv [][]byte) Reply {
 func strMGet(c *readCtx, argv [][]byte) Reply {
 	out := make([]Reply, len(argv)-1)
 	for i, k := range argv[1:] {
-		it, ok := c.strLookup(k)
+		it, ok := c.keyLookup(k)
 		if ok && it.typ == TypeString {
 			out[i] = Bulk(it.str())
 		} else {
@@ -101,7 +89,7 @@ func strMGet(c *readCtx, argv [][]byte) Reply {
 
 // STRLEN key
 func strStrlen(c *readCtx, argv [][]byte) Reply {
-	it, ok := c.strLookup(argv[1])
+	it, ok := c.keyLookup(argv[1])
 	if !ok {
 		return Int(0)
 	}
@@ -118,7 +106,7 @@ func strGetRange(c *readCtx, argv [][]byte) Reply {
 	if err != nil {
 		return Error(err)
 	}
-	it, ok := c.strLookup(argv[1])
+	it, ok := c.keyLookup(argv[1])
 	if !ok {
 		return Bulk("")
 	}
@@ -425,8 +413,8 @@ func strIncrByFloat(c *applyCtx, argv [][]byte) Reply {
 // common subsequence, by Redis's dynamic programming and its walk back
 // through the table, so ties resolve and ranges come out as in Redis.
 func strLCS(c *readCtx, argv [][]byte) Reply {
-	ia, okA := c.strLookup(argv[1])
-	ib, okB := c.strLookup(argv[2])
+	ia, okA := c.keyLookup(argv[1])
+	ib, okB := c.keyLookup(argv[2])
 	if (okA && ia.typ != TypeString) || (okB && ib.typ != TypeString) {
 		return Error(schema.ErrLCSNotString)
 	}

@@ -2,72 +2,11 @@ package engine
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
-
-// strClock is a test clock the tests move by hand.
-type strClock struct{ ns atomic.Int64 }
-
-// strT0 is the tests' start time, unix milliseconds.
-const strT0 = 1_700_000_000_000
-
-func newStrClock() *strClock {
-	c := &strClock{}
-	c.ns.Store(strT0 * int64(time.Millisecond))
-	return c
-}
-
-func (c *strClock) now() int64              { return c.ns.Load() }
-func (c *strClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
-func strOpen(t testing.TB, log *MemLog, clk *strClock) *Engine {
-	t.Helper()
-	e, err := Open(Options{Log: log, ExpiryInterval: -1, Clock: clk.now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
-// strRender writes a reply compactly: +OK, -ERR ..., :5, "bulk", (nil),
-// [a b], {k: v, ...}.
-func strRender(r Reply) string {
-	switch r.Kind {
-	case KindNull, KindNullArray:
-		return "(nil)"
-	case KindStatus:
-		return "+" + r.Str
-	case KindError:
-		return "-" + r.Str
-	case KindInt:
-		return ":" + strconv.FormatInt(r.Int, 10)
-	case KindBulk:
-		return strconv.Quote(r.Str)
-	case KindDouble:
-		return strconv.FormatFloat(r.Float, 'g', -1, 64)
-	case KindArray, KindSet:
-		parts := make([]string, len(r.Elems))
-		for i, e := range r.Elems {
-			parts[i] = strRender(e)
-		}
-		return "[" + strings.Join(parts, " ") + "]"
-	case KindMap:
-		parts := make([]string, 0, len(r.Elems)/2)
-		for i := 0; i+1 < len(r.Elems); i += 2 {
-			parts = append(parts, strRender(r.Elems[i])+": "+strRender(r.Elems[i+1]))
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	}
-	return fmt.Sprintf("?%d", r.Kind)
-}
 
 // strStep is one line of a test script.
 type strStep struct {
@@ -104,7 +43,7 @@ func strArgs(want string, argv ...string) strStep { return strStep{argv: argv, w
 func strAdv(d time.Duration) strStep { return strStep{adv: d} }
 
 // strRun runs steps on db 0 of e and checks every reply and the log.
-func strRun(t *testing.T, e *Engine, log *MemLog, clk *strClock, steps []strStep) {
+func strRun(t *testing.T, e *Engine, log *MemLog, clk *testClock, steps []strStep) {
 	t.Helper()
 	for i, st := range steps {
 		if st.adv != 0 {
@@ -120,7 +59,7 @@ func strRun(t *testing.T, e *Engine, log *MemLog, clk *strClock, steps []strStep
 			for j, a := range st.argv {
 				argv[j] = []byte(a)
 			}
-			got = strRender(e.Exec(0, argv))
+			got = render(e.Exec(0, argv))
 		}
 		if got != st.want {
 			t.Errorf("step %d %q: got %s, want %s", i, st.argv, got, st.want)
@@ -143,7 +82,7 @@ func toBytes(ss []string) [][]byte {
 	return out
 }
 
-func strPseudo(e *Engine, clk *strClock, argv []string) string {
+func strPseudo(e *Engine, clk *testClock, argv []string) string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	now := clk.now() / int64(time.Millisecond)
@@ -236,10 +175,10 @@ func TestStringCommands(t *testing.T) {
 			s("~PTTL k", ":20000"),
 			s("SET k v", "+OK"), // SET clears the TTL
 			s("~PTTL k", ":-1"),
-			s(fmt.Sprintf("SET k v EXAT %d", strT0/1000+100), "+OK"),
-			s("~EXP k", fmt.Sprintf(":%d", (strT0/1000+100)*1000)),
-			s(fmt.Sprintf("SET k v PXAT %d", strT0+20_000+5), "+OK"),
-			s("~EXP k", fmt.Sprintf(":%d", strT0+20_000+5)),
+			s(fmt.Sprintf("SET k v EXAT %d", testT0/1000+100), "+OK"),
+			s("~EXP k", fmt.Sprintf(":%d", (testT0/1000+100)*1000)),
+			s(fmt.Sprintf("SET k v PXAT %d", testT0+20_000+5), "+OK"),
+			s("~EXP k", fmt.Sprintf(":%d", testT0+20_000+5)),
 			// An absolute time in the past: OK, and the key is gone.
 			s("SET k v2 PXAT 1000 GET", `"v"`),
 			s("GET k", "(nil)"),
@@ -323,9 +262,9 @@ func TestStringCommands(t *testing.T) {
 			s("~PTTL k", ":10000"),
 			s("GETEX k px 2500", `"v"`),
 			s("~PTTL k", ":2500"),
-			s(fmt.Sprintf("GETEX k EXAT %d", strT0/1000+50), `"v"`),
+			s(fmt.Sprintf("GETEX k EXAT %d", testT0/1000+50), `"v"`),
 			s("~PTTL k", ":50000"),
-			s(fmt.Sprintf("GETEX k PXAT %d", strT0+777), `"v"`),
+			s(fmt.Sprintf("GETEX k PXAT %d", testT0+777), `"v"`),
 			s("~PTTL k", ":777"),
 			s("GETEX k PERSIST", `"v"`),
 			s("~PTTL k", ":-1"),
@@ -565,8 +504,8 @@ func TestStringCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			log := &MemLog{}
-			clk := newStrClock()
-			e := strOpen(t, log, clk)
+			clk := newTestClock()
+			e := openTestEngine(t, log, clk, -1)
 			strRun(t, e, log, clk, tt.steps)
 		})
 	}
@@ -577,8 +516,8 @@ func TestStringCommands(t *testing.T) {
 func TestStringWrongType(t *testing.T) {
 	s := strCmd
 	log := &MemLog{}
-	clk := newStrClock()
-	e := strOpen(t, log, clk)
+	clk := newTestClock()
+	e := openTestEngine(t, log, clk, -1)
 	e.mu.Lock()
 	e.img.dbs[0].set(item{kv: "x", klen: 1, typ: TypeString + 1})
 	e.mu.Unlock()
@@ -609,8 +548,8 @@ func TestStringWrongType(t *testing.T) {
 func TestStringKeyspaceStats(t *testing.T) {
 	s := strCmd
 	log := &MemLog{}
-	clk := newStrClock()
-	e := strOpen(t, log, clk)
+	clk := newTestClock()
+	e := openTestEngine(t, log, clk, -1)
 	strRun(t, e, log, clk, []strStep{
 		s("SET a 1", "+OK"),
 		s("GET a", `"1"`),
@@ -627,8 +566,8 @@ func TestStringKeyspaceStats(t *testing.T) {
 // must be identical, item by item, expiry times included.
 func TestStringReplay(t *testing.T) {
 	log := &MemLog{}
-	clk := newStrClock()
-	e := strOpen(t, log, clk)
+	clk := newTestClock()
+	e := openTestEngine(t, log, clk, -1)
 	exec := func(db int, cmd string) Reply {
 		return e.Exec(db, toBytes(strings.Fields(cmd)))
 	}
@@ -668,9 +607,9 @@ func TestStringReplay(t *testing.T) {
 		t.Fatalf("workload left only %d keys", len(want))
 	}
 
-	later := newStrClock()
+	later := newTestClock()
 	later.advance(24 * time.Hour)
-	r := strOpen(t, log, later)
+	r := openTestEngine(t, log, later, -1)
 	if got := strDump(r); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("replayed image differs:\n got %q\nwant %q", got, want)
 	}
@@ -687,7 +626,7 @@ func TestStringReplay(t *testing.T) {
 		var key, val string
 		var exp int64
 		fmt.Sscanf(line, "%d %q %q %d", &db, &key, &val, &exp)
-		got := strRender(r.Exec(db, [][]byte{[]byte("GET"), []byte(key)}))
+		got := render(r.Exec(db, [][]byte{[]byte("GET"), []byte(key)}))
 		wantGet := strconv.Quote(val)
 		if exp != 0 {
 			wantGet = "(nil)"
