@@ -71,3 +71,9 @@ func render(r Reply) string {
 	}
 	return fmt.Sprintf("?%d", r.Kind)
 }
+
+// testObject is a collection value of a type no command serves, for
+// WRONGTYPE tests.
+type testObject struct{}
+
+func (testObject) Type() ValueType { return TypeString + 100 }

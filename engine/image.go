@@ -26,84 +26,122 @@ func (t ValueType) String() string {
 }
 
 // item is one key of a keyspace: 32 bytes, stored by value in the B-tree's
-// nodes, with one pointer and one allocation per key.
+// nodes, with one pointer per key.
 //
-//	kv   the key's bytes followed by the value's bytes, one allocation
-//	     that holds no pointers (the collector never scans it)
-//	exp  absolute expiry, unix milliseconds; 0 = none
-//	klen len(key): kv[:klen] is the key, kv[klen:] the string value
-//	typ  the value's type
+//	p     a string key: the first byte of one allocation holding the key's
+//	      bytes followed by the value's (no pointers inside, so the
+//	      collector never scans it); a collection key: its *objectHeader
+//	exp   absolute expiry, unix milliseconds; 0 = none
+//	klen  len(key) of a string key
+//	vlen  len(value) of a string key
+//	typ   the value's type, which says what p points to
 //
-// Items are never mutated in place: a write builds a new item (a new kv
+// p is an unsafe.Pointer so that one word serves both kinds; the collector
+// follows it by the type of the allocation it points into, so both are
+// traced correctly. Only the accessors below (key, str, bytes, object) and
+// the constructors (probe, newString, stringItem, newObject, withKey) look
+// at the fields.
+//
+// Items are never mutated in place: a write builds a new item (new bytes
 // when the key or the value changes; a changed copy of the item when only
 // exp does) and replaces the old one, so a copy of the tree (a snapshot's
-// view) never sees a later change (DESIGN rule 5). kv is a Go string,
-// immutable by construction; replies and the expiry index may hold
-// substrings of it.
+// view) never sees a later change (DESIGN rule 5). The bytes of a string
+// item are immutable once built; replies and the expiry index may hold
+// substrings of them. A collection object is immutable too: a write to a
+// collection builds a new object (sharing structure with the old one, e.g.
+// through copy-on-write trees) and a new item.
 //
 // For 1,000,000 keys "key:%012d" with 64-byte values this is 148 bytes a
-// key loaded in key order, 128 in random order (one 80-byte kv allocation
-// and the item's share of the B-tree's nodes, which are half to fully
-// used), against 175 and 152 with the former 48-byte item {key, str
-// string; exp; typ} and its two allocations, and ~169 in Redis 7
-// (BenchmarkImageMemory).
-//
-// The collection types (hashes, lists, sets, sorted sets) need a pointer to
-// their object, which a pointer-free kv cannot hold. The plan is to keep the
-// item at 32 bytes by turning kv into a tagged reference: a raw pointer
-// (unsafe.Pointer, 8 bytes) and the lengths (klen and a uint32 value
-// length, 8 bytes) in place of the 16-byte string header. For a string the
-// pointer is to the key-and-value bytes, as now; for a collection it is to
-// an object header allocated with the collection,
-//
-//	type object struct {
-//		key string // the key's bytes
-//		...        // the collection: a small packed encoding (listpack-like
-//		           // []byte) or, past a size, its tree or map
-//	}
-//
-// and typ says which. The collector follows an unsafe.Pointer by the type of
-// the allocation it points to, so both are traced correctly. A string key
-// costs nothing more; a collection key costs the header allocation
-// (~32-48 bytes) and one more pointer hop to compare its key, which only
-// key() sees: every caller goes through key(), str() and the constructors
-// below, so the change stays in this file. (Those 25 bytes pad to 32; with
-// typ folded into spare bits of the lengths, values and keys being at most
-// 512 MB, the item would be 24 bytes, ~16 bytes a key less.) The
-// alternative, an `obj unsafe.Pointer` field next to kv, is simpler but
-// makes every item 40 bytes, ~+16 bytes a key counting the B-tree's slack,
-// strings included.
+// key loaded in key order, 128 in random order (one 80-byte allocation and
+// the item's share of the B-tree's nodes, which are half to fully used),
+// against 175 and 152 with the former 48-byte item {key, str string; exp;
+// typ} and its two allocations, and ~169 in Redis 7 (BenchmarkImageMemory).
+// A collection key costs one more allocation, its 32-byte objectHeader.
 type item struct {
-	kv   string
+	p    unsafe.Pointer
 	exp  int64
 	klen uint32
+	vlen uint32
 	typ  ValueType
 }
 
-// key is the item's key: a prefix of kv.
-func (it item) key() string { return it.kv[:it.klen] }
+// objectHeader is what a collection item points to: its key and the
+// collection. Collections implement object.
+type objectHeader struct {
+	key string
+	obj object
+}
 
-// str is the value of a string item: the rest of kv.
-func (it item) str() string { return it.kv[it.klen:] }
+// object is a collection value (hash, list, set, sorted set). Objects are
+// immutable once stored: a write builds a new one.
+type object interface {
+	// Type is the value's type, as TYPE names it.
+	Type() ValueType
+}
+
+// key is the item's key.
+func (it item) key() string {
+	if it.typ == TypeString {
+		return unsafe.String((*byte)(it.p), it.klen)
+	}
+	return (*objectHeader)(it.p).key
+}
+
+// str is the value of a string item.
+func (it item) str() string {
+	if it.vlen == 0 {
+		return ""
+	}
+	return unsafe.String((*byte)(unsafe.Add(it.p, it.klen)), it.vlen)
+}
+
+// bytes is a string item's key and value, as one string.
+func (it item) bytes() string { return unsafe.String((*byte)(it.p), it.klen+it.vlen) }
+
+// object is a collection item's value; nil for a string item.
+func (it item) object() object {
+	if it.typ == TypeString {
+		return nil
+	}
+	return (*objectHeader)(it.p).obj
+}
 
 // probe returns an item to look key up with: it views the caller's bytes
 // without copying, so it must never be stored.
 func probe(key []byte) item { return probeString(bstr(key)) }
 
 // probeString is probe for a key held in a string.
-func probeString(key string) item { return item{kv: key, klen: uint32(len(key))} }
+func probeString(key string) item {
+	return item{p: unsafe.Pointer(unsafe.StringData(key)), klen: uint32(len(key)), typ: TypeString}
+}
 
 // newString builds the item of a string key: key and val are copied into
 // one new allocation, so either may view a client's buffer or the bytes of
 // another item.
 func newString(key, val string, exp int64) item {
-	return item{kv: concat(key, val), exp: exp, klen: uint32(len(key)), typ: TypeString}
+	return stringItem(concat(key, val), uint32(len(key)), exp)
 }
 
-// withKey returns it under another key: the same value, type and expiry in
-// a new kv.
+// stringItem is the string item whose key is kv[:klen] and value the rest.
+// kv must be immutable and owned by the item (not a view of a client's
+// buffer).
+func stringItem(kv string, klen uint32, exp int64) item {
+	return item{p: unsafe.Pointer(unsafe.StringData(kv)), exp: exp, klen: klen,
+		vlen: uint32(len(kv)) - klen, typ: TypeString}
+}
+
+// newObject builds the item of a collection key; key is copied.
+func newObject(key string, obj object, exp int64) item {
+	h := &objectHeader{key: strings.Clone(key), obj: obj}
+	return item{p: unsafe.Pointer(h), exp: exp, typ: obj.Type()}
+}
+
+// withKey returns it under another key: the same value, type and expiry.
 func (it item) withKey(key []byte) item {
-	return item{kv: concat(bstr(key), it.str()), exp: it.exp, klen: uint32(len(key)), typ: it.typ}
+	if it.typ != TypeString {
+		return newObject(bstr(key), it.object(), it.exp)
+	}
+	return newString(bstr(key), it.str(), it.exp)
 }
 
 // concat returns a+b in a new allocation, always: unlike the + operator,
@@ -120,9 +158,9 @@ func concat(a, b string) string {
 
 // expiring orders the keys that have a TTL by (exp, key), so the expiry
 // reactor finds due keys without scanning the keyspace. key is the item's
-// key(), a substring of its kv: no allocation of its own, and
-// keyspace.set keeps it pointing into the current item's kv, so the index
-// never keeps a replaced value alive.
+// key(), a view of its bytes (or its object's key): no allocation of its
+// own, and keyspace.set keeps it pointing into the current item, so the
+// index never keeps a replaced value alive.
 type expiring struct {
 	exp int64
 	key string
@@ -178,16 +216,16 @@ func (ks *keyspace) lookup(key []byte, now int64) (item, bool) {
 }
 
 // set stores it, replacing any previous item and keeping the expiry index
-// in step. it.kv must not alias a client's buffer (build it with newString
-// or withKey).
+// in step. it must own its bytes (build it with newString, stringItem,
+// newObject or withKey), never view a client's buffer.
 func (ks *keyspace) set(it item) {
 	prev, replaced := ks.keys.Set(it)
 	if replaced && prev.exp != 0 && prev.exp != it.exp {
 		ks.expires.Delete(expiring{exp: prev.exp, key: prev.key()})
 	}
-	if it.exp != 0 && (!replaced || prev.exp != it.exp || unsafe.StringData(prev.kv) != unsafe.StringData(it.kv)) {
+	if it.exp != 0 && (!replaced || prev.exp != it.exp || prev.p != it.p) {
 		// Also when only the value changed (INCR, SET KEEPTTL): the entry
-		// is replaced so that its key views the new kv, not the old one
+		// is replaced so that its key views the new item, not the old one
 		// (equal bytes in another allocation count as a change). That is
 		// a second descent, ~+40% for SET KEEPTTL on a random key of a
 		// 1M-key image (BenchmarkImageOps); an entry owning a copy of the

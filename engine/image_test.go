@@ -92,8 +92,39 @@ func TestExpiryIndexSharesKV(t *testing.T) {
 		if !ok {
 			t.Fatalf("cursor position %q is not a key", p.after)
 		}
-		if unsafe.StringData(p.after) == unsafe.StringData(it.kv) {
+		if unsafe.StringData(p.after) == unsafe.StringData(it.bytes()) {
 			t.Errorf("the cursor table views the kv of %q", p.after)
 		}
+	}
+}
+
+// TestObjectItems checks the collection side of the item layout: the key
+// lives in the object header, a copy of the caller's bytes; withKey keeps
+// the (immutable) object; TTLs index the object's key.
+func TestObjectItems(t *testing.T) {
+	ks := newKeyspace()
+	kb := []byte("coll")
+	it := newObject(bstr(kb), testObject{}, 99)
+	kb[0] = 'X'
+	if it.key() != "coll" || it.object() == nil || it.typ != (testObject{}).Type() {
+		t.Fatalf("object item: key %q object %v typ %d", it.key(), it.object(), it.typ)
+	}
+	ks.set(it)
+	got, ok := ks.lookup([]byte("coll"), 0)
+	if !ok || got.object() == nil {
+		t.Fatal("object item not found")
+	}
+	if _, ok := ks.expires.Get(expiring{exp: 99, key: "coll"}); !ok {
+		t.Fatal("object item's TTL not indexed")
+	}
+	moved := got.withKey([]byte("other"))
+	if moved.key() != "other" || moved.object() != got.object() || moved.exp != 99 {
+		t.Fatalf("withKey: key %q exp %d", moved.key(), moved.exp)
+	}
+	if _, ok := ks.remove([]byte("coll")); !ok || ks.expires.Len() != 0 {
+		t.Fatalf("remove left %d expiry entries", ks.expires.Len())
+	}
+	if s := newString("k", "v", 0); s.object() != nil {
+		t.Fatal("a string item has an object")
 	}
 }

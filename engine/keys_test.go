@@ -400,7 +400,7 @@ func kCheckIndex(t *testing.T, e *Engine) {
 				x, ok := ks.expires.Get(expiring{exp: it.exp, key: it.key()})
 				if !ok {
 					t.Errorf("db %d: key %q expires at %d but is not in the expiry index", db, it.key(), it.exp)
-				} else if len(x.key) > 0 && unsafe.StringData(x.key) != unsafe.StringData(it.kv) {
+				} else if len(x.key) > 0 && unsafe.StringData(x.key) != unsafe.StringData(it.key()) {
 					// The index must view the current kv, not keep a
 					// replaced one (and its value) alive.
 					t.Errorf("db %d: the expiry index entry of %q does not share the item's bytes", db, it.key())

@@ -307,9 +307,9 @@ func strAppend(c *applyCtx, argv [][]byte) Reply {
 		return Error(schema.ErrStringTooLong)
 	}
 	if len(argv[2]) > 0 {
-		// key and old value are already together in old.kv: one copy of
-		// it with the suffix is the new item's kv.
-		old.kv = concat(old.kv, bstr(argv[2])) // old is a copy
+		// key and old value are already together in old.bytes(): one
+		// copy of them with the suffix is the new item.
+		old = stringItem(concat(old.bytes(), bstr(argv[2])), old.klen, old.exp)
 		c.ks.set(old)
 	}
 	return Int(int64(len(old.str())))
@@ -333,14 +333,14 @@ func strSetRange(c *applyCtx, argv [][]byte) Reply {
 	}
 	key := argv[1]
 	n := max(int64(len(old.str())), off+int64(len(val)))
-	// The new kv is built in place: key, old value, zero padding up to
+	// The new item's bytes are built in place: key, old value, zero padding up to
 	// off, val. buf is never written again, so it is viewed as the string
 	// without a second copy (it can be 512 MB).
 	buf := make([]byte, int64(len(key))+n)
 	copy(buf, key)
 	copy(buf[len(key):], old.str())
 	copy(buf[int64(len(key))+off:], val)
-	c.ks.set(item{kv: unsafe.String(&buf[0], len(buf)), exp: old.exp, klen: uint32(len(key)), typ: TypeString})
+	c.ks.set(stringItem(unsafe.String(&buf[0], len(buf)), uint32(len(key)), old.exp))
 	return Int(n)
 }
 

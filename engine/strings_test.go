@@ -519,7 +519,7 @@ func TestStringWrongType(t *testing.T) {
 	clk := newTestClock()
 	e := openTestEngine(t, log, clk, -1)
 	e.mu.Lock()
-	e.img.dbs[0].set(item{kv: "x", klen: 1, typ: TypeString + 1})
+	e.img.dbs[0].set(newObject("x", testObject{}, 0))
 	e.mu.Unlock()
 	strRun(t, e, log, clk, []strStep{
 		s("GET x", strErrWrongType),
