@@ -76,4 +76,6 @@ func render(r Reply) string {
 // WRONGTYPE tests.
 type testObject struct{}
 
-func (testObject) Type() ValueType { return TypeString + 100 }
+func (testObject) Type() ValueType          { return TypeString + 100 }
+func (testObject) Len() int                 { return 1 }
+func (testObject) Encode(dst []byte) []byte { return dst }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"strings"
 	"unsafe"
 
@@ -10,10 +11,13 @@ import (
 // ValueType is the Redis type of a value.
 type ValueType uint8
 
-// The value types. Only strings exist today; the collection types join them
-// with the data-model issue.
+// The value types. Frozen: snapshots store them.
 const (
 	TypeString ValueType = iota
+	TypeList
+	TypeSet
+	TypeZSet
+	TypeHash
 )
 
 // String returns the name TYPE replies with.
@@ -21,6 +25,14 @@ func (t ValueType) String() string {
 	switch t {
 	case TypeString:
 		return "string"
+	case TypeList:
+		return "list"
+	case TypeSet:
+		return "set"
+	case TypeZSet:
+		return "zset"
+	case TypeHash:
+		return "hash"
 	}
 	return "none"
 }
@@ -73,10 +85,32 @@ type objectHeader struct {
 }
 
 // object is a collection value (hash, list, set, sorted set). Objects are
-// immutable once stored: a write builds a new one.
+// immutable once stored: a write builds a new one (sharing structure with the
+// old, e.g. through copy-on-write trees), never changes one in place.
 type object interface {
 	// Type is the value's type, as TYPE names it.
 	Type() ValueType
+	// Len is the number of elements (fields, members); a collection with
+	// none is removed from the keyspace, as in Redis.
+	Len() int
+	// Encode appends a deterministic encoding of the value to dst: equal
+	// contents give equal bytes, whatever the history that built them.
+	// Snapshots store it and MEMIMG.DIGEST hashes it; decodeObject reads it
+	// back.
+	Encode(dst []byte) []byte
+}
+
+// objectDecoders rebuild objects from their Encode bytes, by type; each
+// collection type registers its own in an init function.
+var objectDecoders = map[ValueType]func(b []byte) (object, error){}
+
+// decodeObject rebuilds an object of type typ from its Encode bytes.
+func decodeObject(typ ValueType, b []byte) (object, error) {
+	dec := objectDecoders[typ]
+	if dec == nil {
+		return nil, fmt.Errorf("engine: no decoder for value type %d", typ)
+	}
+	return dec(b)
 }
 
 // key is the item's key.
