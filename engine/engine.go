@@ -105,6 +105,13 @@ type Options struct {
 	Clock func() int64
 	// Logger receives the engine's logs; default slog.Default().
 	Logger *slog.Logger
+	// Base is the image to start from, a loaded snapshot (Loader): the
+	// engine starts from an O(1) copy of it and replays the log from
+	// Base.Index+1. Base itself never changes and may be used again (it is
+	// the snapshot writer's reference for its next incremental snapshot),
+	// but not concurrently with Open. Nil: an empty image, and the log is
+	// replayed from index 1.
+	Base *View
 }
 
 // The errors of the package.
@@ -156,6 +163,11 @@ type Engine struct {
 	lastTime  int64         // committer only
 	inflight  atomic.Int64  // writes queued, being logged or applied
 
+	// The term and time of the last applied entry, for Clone; guarded by
+	// mu (written under the apply lock).
+	appliedTerm uint64
+	appliedTime int64
+
 	stats Stats
 
 	scans scanCursors // SCAN's cursor table (keys.go)
@@ -173,7 +185,8 @@ type Stats struct {
 	Replayed     atomic.Uint64 // entries replayed at start-up
 }
 
-// Open replays the log into a fresh image and starts the commit pipeline.
+// Open replays the log into a fresh image (or into a copy of Options.Base,
+// from the entry after it) and starts the commit pipeline.
 func Open(opts Options) (*Engine, error) {
 	if opts.Log == nil {
 		return nil, errors.New("engine: Options.Log is required")
@@ -201,6 +214,21 @@ func Open(opts Options) (*Engine, error) {
 		applyQ: make(chan []*request, 4),
 		stop:   make(chan struct{}),
 	}
+	if b := opts.Base; b != nil {
+		if len(b.dbs) > opts.Databases {
+			for db := opts.Databases; db < len(b.dbs); db++ {
+				if b.dbs[db].keys.Len() > 0 {
+					return nil, fmt.Errorf("engine: the base image has keys in database %d, but there are %d databases", db, opts.Databases)
+				}
+			}
+		}
+		for db := range min(len(b.dbs), opts.Databases) {
+			e.img.dbs[db] = b.dbs[db].clone()
+		}
+		e.applied.Store(b.Index)
+		e.lastIndex.Store(b.Index)
+		e.appliedTerm, e.appliedTime, e.lastTime = b.Term, b.Time, b.Time
+	}
 	if err := e.replay(); err != nil {
 		return nil, err
 	}
@@ -218,11 +246,21 @@ func Open(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// replay applies every entry of the log in order.
+// replayProgressEvery is how often a long replay logs its progress.
+const replayProgressEvery = time.Second
+
+// replay applies the entries of the log after the base image (every entry
+// without one) in order.
 func (e *Engine) replay() error {
 	start := time.Now()
+	base := e.applied.Load()
+	last := e.opts.Log.LastIndex()
+	if last < base && last != 0 {
+		return fmt.Errorf("engine: the base image is at index %d, but the log ends at %d", base, last)
+	}
 	var argv [][]byte
-	err := e.opts.Log.ReadFrom(1, func(en Entry) error {
+	nextReport := start.Add(replayProgressEvery)
+	err := e.opts.Log.ReadFrom(base+1, func(en Entry) error {
 		if en.Kind == KindCommand {
 			db, a, err := schema.DecodeCommand(en.Data, argv)
 			if err != nil {
@@ -236,20 +274,27 @@ func (e *Engine) replay() error {
 			e.apply(cmd, db, a, en.Index, en.Time)
 		}
 		e.applied.Store(en.Index)
+		e.appliedTerm, e.appliedTime = en.Term, en.Time
 		if en.Time > e.lastTime {
 			e.lastTime = en.Time
 		}
-		e.stats.Replayed.Add(1)
+		if n := e.stats.Replayed.Add(1); n%4096 == 0 && time.Now().After(nextReport) {
+			nextReport = time.Now().Add(replayProgressEvery)
+			e.log.Info("replaying the log", "index", en.Index, "last_index", last,
+				"entries", n, "elapsed", time.Since(start).Round(time.Millisecond))
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	e.lastIndex.Store(e.opts.Log.LastIndex())
-	e.applied.Store(e.opts.Log.LastIndex())
+	if last > base {
+		e.lastIndex.Store(last)
+		e.applied.Store(last)
+	}
 	if n := e.stats.Replayed.Load(); n > 0 {
 		el := time.Since(start)
-		e.log.Info("log replayed", "entries", n, "last_index", e.lastIndex.Load(),
+		e.log.Info("log replayed", "from_index", base+1, "entries", n, "last_index", e.lastIndex.Load(),
 			"elapsed", el.Round(time.Millisecond), "entries_per_sec", int(float64(n)/el.Seconds()))
 	}
 	return nil
@@ -320,6 +365,9 @@ func IsWrite(argv [][]byte) bool {
 
 // query answers a read-only command on the current image.
 func (e *Engine) query(cmd *schema.Command, db int, argv [][]byte) Reply {
+	if h := unlockedReaders[cmd.ID]; h != nil {
+		return h(e, db, argv)
+	}
 	h := readers[cmd.ID]
 	if h == nil {
 		return Errorf("ERR command '" + cmd.Name + "' is not implemented yet")
@@ -458,6 +506,7 @@ func (e *Engine) applyBatch(batch []*request) {
 		r.reply = e.apply(r.cmd, r.db, r.argv, r.index, r.time)
 	}
 	e.applied.Store(batch[len(batch)-1].index)
+	e.appliedTerm, e.appliedTime = 0, batch[len(batch)-1].time // the committer logs term 0
 	e.mu.Unlock()
 	e.inflight.Add(-int64(len(batch)))
 	for _, r := range batch {

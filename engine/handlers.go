@@ -57,9 +57,15 @@ type writeHandler func(c *applyCtx, argv [][]byte) Reply
 // readHandler answers a read-only command.
 type readHandler func(c *readCtx, argv [][]byte) Reply
 
+// unlockedReader answers a read-only command without the read lock: it
+// works on a View (Clone) of its own, for reads that visit the whole image
+// (MEMIMG.DIGEST) and must not hold the applier up meanwhile.
+type unlockedReader func(e *Engine, db int, argv [][]byte) Reply
+
 var (
-	writers = make([]writeHandler, schema.Count())
-	readers = make([]readHandler, schema.Count())
+	writers         = make([]writeHandler, schema.Count())
+	readers         = make([]readHandler, schema.Count())
+	unlockedReaders = make([]unlockedReader, schema.Count())
 )
 
 // onWrite registers the apply function of a write command.
@@ -69,6 +75,16 @@ func onWrite(name string, h writeHandler) {
 		panic("engine: " + name + " is not a write command in the schema")
 	}
 	writers[c.ID] = h
+}
+
+// onReadUnlocked registers the query function of a read-only command that
+// takes no lock (unlockedReader).
+func onReadUnlocked(name string, h unlockedReader) {
+	c := schema.Lookup([]byte(name))
+	if c == nil || c.Is(schema.Write) {
+		panic("engine: " + name + " is not a read command in the schema")
+	}
+	unlockedReaders[c.ID] = h
 }
 
 // onRead registers the query function of a read-only command.

@@ -113,6 +113,8 @@ type options struct {
 	dir        string
 	configFile string
 	args       []string
+	env        []string
+	listening  bool
 }
 
 // WithDir uses dir as the data directory instead of a new temporary one.
@@ -125,6 +127,15 @@ func WithArgs(args ...string) Option { return func(o *options) { o.args = append
 
 // WithConfigFile passes path as the config file (the first argument).
 func WithConfigFile(path string) Option { return func(o *options) { o.configFile = path } }
+
+// WithEnv adds environment variables ("NAME=value") to the server's
+// environment, e.g. MEMIMG_TEST_SNAPSHOT_HOOK.
+func WithEnv(kv ...string) Option { return func(o *options) { o.env = append(o.env, kv...) } }
+
+// WhenListening makes Start (and Restart) return as soon as the server
+// listens, before it has loaded its data set: until it is ready it answers
+// every data command with -LOADING. WaitReady waits for the rest.
+func WhenListening() Option { return func(o *options) { o.listening = true } }
 
 // Server is a memimgd process started by Start.
 type Server struct {
@@ -145,6 +156,8 @@ type Server struct {
 	done    chan struct{} // closed when the process has exited
 	waitErr error
 	clients []*redis.Client
+
+	readyLines int // "ready" lines in the log before the current run
 }
 
 // Start starts memimgd with --port 0 and a data directory (a new
@@ -214,7 +227,10 @@ func (s *Server) Args() []string {
 	return append(args, s.opts.args...)
 }
 
-var readyRE = regexp.MustCompile(`msg="ready to accept connections".* addr=(\S+)`)
+var (
+	readyRE     = regexp.MustCompile(`msg="ready to accept connections".* addr=(\S+)`)
+	listeningRE = regexp.MustCompile(`msg="listening; loading the data set".* addr=(\S+)`)
+)
 
 func (s *Server) start() error {
 	f, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -222,8 +238,15 @@ func (s *Server) start() error {
 		return err
 	}
 	ready := make(chan string, 1)
-	w := &logWriter{f: f, ready: ready}
+	w := &logWriter{f: f, ready: ready, re: readyRE}
+	if s.opts.listening {
+		w.re = listeningRE
+	}
+	s.readyLines = countLines(s.Log(), readyRE)
 	cmd := exec.Command(s.bin, s.Args()...)
+	if len(s.opts.env) > 0 {
+		cmd.Env = append(os.Environ(), s.opts.env...)
+	}
 	cmd.Stdout = w
 	cmd.Stderr = w
 	if err := cmd.Start(); err != nil {
@@ -271,6 +294,7 @@ type logWriter struct {
 	line  []byte
 	ready chan string
 	seen  bool
+	re    *regexp.Regexp // the line to report
 }
 
 func (w *logWriter) Write(p []byte) (int, error) {
@@ -288,7 +312,7 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		if m := readyRE.FindSubmatch(w.line[:i]); m != nil {
+		if m := w.re.FindSubmatch(w.line[:i]); m != nil {
 			w.seen = true
 			w.ready <- string(m[1])
 			w.line = nil
@@ -306,6 +330,27 @@ func (s *Server) Log() string {
 		return fmt.Sprintf("<no log: %v>", err)
 	}
 	return string(b)
+}
+
+// WaitReady waits until the current run of the server has logged that it
+// is ready (after Start with WhenListening), for up to StartTimeout, and
+// fails the test otherwise.
+func (s *Server) WaitReady() {
+	s.t.Helper()
+	deadline := time.Now().Add(StartTimeout)
+	for countLines(s.Log(), readyRE) <= s.readyLines {
+		if !s.Running() {
+			s.t.Fatalf("memimgtest: memimgd exited before it was ready (%v); log:\n%s", s.waitErr, s.Log())
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("memimgtest: memimgd not ready after %v; log:\n%s", StartTimeout, s.Log())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func countLines(text string, re *regexp.Regexp) int {
+	return len(re.FindAllStringIndex(text, -1))
 }
 
 // Running reports whether the process is still running.

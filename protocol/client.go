@@ -31,6 +31,12 @@ type client struct {
 	pending []engine.Pending // writes queued in the engine, replies not yet written
 	out     []byte           // replies of the current pipeline
 	quit    bool             // close once the replies are written
+	ps      *psClient        // pub/sub state and output queue, from the first subscription (pubsub.go)
+
+	// The transaction (multi.go), owned by the connection's goroutine.
+	tx       *multiState           // inside MULTI; nil outside
+	watched  []engine.Watch        // WATCHed keys
+	watchSet map[watchKey]struct{} // the watched keys, when there are many
 
 	// Read by CLIENT LIST and INFO from other goroutines.
 	db         atomic.Int32
@@ -41,6 +47,7 @@ type client struct {
 	errors     atomic.Uint64
 	netIn      atomic.Uint64
 	netOut     atomic.Uint64
+	txLen      atomic.Int32 // commands queued since MULTI + 1; 0 outside MULTI
 
 	mu      sync.Mutex // guards the names
 	name    string
@@ -76,6 +83,7 @@ func (s *Server) serveRESP(rc redcon.Conn, cmd redcon.Command) {
 		return
 	}
 	c.lastActive.Store(time.Now().UnixNano())
+	c.ps.begin() // pub/sub: hold messages until this batch's replies are ready
 	c.exec(cmd.Args)
 	for _, m := range rc.ReadPipeline() {
 		if c.quit {
@@ -84,7 +92,9 @@ func (s *Server) serveRESP(rc redcon.Conn, cmd redcon.Command) {
 		c.exec(m.Args)
 	}
 	c.flushPending()
-	if len(c.out) > 0 {
+	if c.ps != nil {
+		c.pubsubFlush() // pub/sub: replies and messages go through the connection's queue
+	} else if len(c.out) > 0 {
 		rc.WriteRaw(c.out)
 		if cap(c.out) > 64<<10 {
 			c.out = nil
@@ -107,21 +117,33 @@ func (c *client) exec(argv [][]byte) {
 	cmd := schema.Lookup(argv[0])
 	if cmd == nil || cmd.Is(schema.Internal) {
 		c.flushPending()
-		c.reply(engine.Error(schema.UnknownCommand(argv)))
+		c.refuse(nil, engine.Error(schema.UnknownCommand(argv)))
 		return
 	}
 	c.lastCmd.Store(cmd)
 	if (cmd.Arity > 0 && len(argv) != cmd.Arity) || (cmd.Arity < 0 && len(argv) < -cmd.Arity) {
 		c.flushPending()
-		c.reply(engine.Error(schema.WrongArity(cmd.Name)))
+		c.refuse(cmd, engine.Error(schema.WrongArity(cmd.Name)))
 		return
 	}
 	if !c.authed && !cmd.Is(schema.NoAuth) && s.password() != "" {
 		c.flushPending()
-		c.reply(errNoAuth)
+		c.refuse(cmd, errNoAuth)
+		return
+	}
+	if c.refusedInPubSub(cmd, argv) { // RESP2 pub/sub mode allows a few commands only (pubsub.go)
 		return
 	}
 	db := int(c.db.Load())
+	eng := s.eng.Load()
+	if eng == nil && (!cmd.Is(schema.Connection) || !cmd.Is(schema.Loading)) {
+		c.flushPending()
+		c.refuse(cmd, errLoading)
+		return
+	}
+	if c.tx != nil && c.queue(cmd, argv) { // inside MULTI (multi.go)
+		return
+	}
 	switch {
 	case cmd.Is(schema.Connection):
 		c.flushPending()
@@ -131,11 +153,11 @@ func (c *client) exec(argv [][]byte) {
 			c.reply(engine.Errorf("ERR command '" + cmd.Name + "' is not implemented yet"))
 		}
 	case cmd.Is(schema.Write):
-		c.pending = append(c.pending, s.eng.ExecAsync(db, argv))
+		c.pending = append(c.pending, eng.ExecAsync(db, argv))
 	default:
 		// A read waits for the writes queued before it, so it sees them.
 		c.flushPending()
-		c.reply(s.eng.Exec(db, argv))
+		c.reply(eng.Exec(db, argv))
 	}
 }
 
@@ -208,12 +230,17 @@ func (c *client) info(now time.Time) string {
 	w("name", name)
 	w("age", i(int64(now.Sub(c.created)/time.Second)))
 	w("idle", i(int64(now.Sub(time.Unix(0, c.lastActive.Load()))/time.Second)))
-	w("flags", "N")
-	w("db", i(int64(c.db.Load())))
-	for _, k := range []string{"sub", "psub", "ssub"} {
-		w(k, "0")
+	sub, psub, ssub := c.pubsubCounts()
+	if sub+psub+ssub > 0 {
+		w("flags", "P")
+	} else {
+		w("flags", "N")
 	}
-	w("multi", "-1")
+	w("db", i(int64(c.db.Load())))
+	w("sub", i(int64(sub)))
+	w("psub", i(int64(psub)))
+	w("ssub", i(int64(ssub)))
+	w("multi", i(int64(c.txLen.Load())-1))
 	for _, k := range []string{"qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "tot-mem"} {
 		w(k, "0")
 	}
@@ -227,4 +254,7 @@ func (c *client) info(now time.Time) string {
 	return b.String()
 }
 
-var errNoAuth = engine.Errorf("NOAUTH Authentication required.")
+var (
+	errNoAuth  = engine.Errorf("NOAUTH Authentication required.")
+	errLoading = engine.Errorf("LOADING memimg is loading the dataset in memory")
+)

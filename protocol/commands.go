@@ -24,6 +24,9 @@ var connHandlers = func() []connHandler {
 		"echo":     cmdEcho,
 		"hello":    cmdHello,
 		"info":     cmdInfo,
+		"lastsave": cmdLastSave,
+		"save":     cmdSave,
+		"bgsave":   cmdBGSave,
 		"memory":   cmdMemory,
 		"ping":     cmdPing,
 		"quit":     cmdQuit,
@@ -31,6 +34,21 @@ var connHandlers = func() []connHandler {
 		"select":   cmdSelect,
 		"shutdown": cmdShutdown,
 		"time":     cmdTime,
+		// Transactions (multi.go; EXEC is added by its init).
+		"multi":   cmdMulti,
+		"discard": cmdDiscard,
+		"watch":   cmdWatch,
+		"unwatch": cmdUnwatch,
+		// Pub/sub (pubsub.go).
+		"subscribe":    cmdSubscribe,
+		"unsubscribe":  cmdUnsubscribe,
+		"psubscribe":   cmdPSubscribe,
+		"punsubscribe": cmdPUnsubscribe,
+		"ssubscribe":   cmdSSubscribe,
+		"sunsubscribe": cmdSUnsubscribe,
+		"publish":      cmdPublish,
+		"spublish":     cmdSPublish,
+		"pubsub":       cmdPubSub,
 	}
 	out := make([]connHandler, schema.Count())
 	for name, h := range hs {
@@ -63,6 +81,9 @@ var (
 const redisVersion = "7.2.0"
 
 func cmdPing(c *client, argv [][]byte) {
+	if c.pingInPubSub(argv) { // ["pong", message] in RESP2 pub/sub mode (pubsub.go)
+		return
+	}
 	switch len(argv) {
 	case 1:
 		c.reply(engine.Status("PONG"))
@@ -182,7 +203,7 @@ func cmdSelect(c *client, argv [][]byte) {
 		c.reply(errNotInteger)
 		return
 	}
-	if n < 0 || n >= int64(c.srv.eng.Databases()) {
+	if n < 0 || n >= int64(c.srv.databases()) {
 		c.reply(engine.Error(schema.ErrDBIndex))
 		return
 	}
@@ -196,14 +217,17 @@ func cmdQuit(c *client, argv [][]byte) {
 }
 
 // cmdReset puts the connection back in its initial state: database 0, RESP2,
-// no name, and not authenticated if a password is required.
+// no name, no transaction and no watched keys, and not authenticated if a
+// password is required.
 func cmdReset(c *client, argv [][]byte) {
+	c.pubsubReset() // end every subscription, without replies (pubsub.go)
 	c.db.Store(0)
 	c.resp.Store(2)
 	c.mu.Lock()
 	c.name = ""
 	c.mu.Unlock()
 	c.authed = false
+	c.discardMulti() // and UNWATCH (multi.go)
 	c.reply(engine.Status("RESET"))
 }
 

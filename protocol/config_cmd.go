@@ -43,7 +43,7 @@ const MinProtoMaxBulkLen = 1 << 20
 // own, sorted by name.
 func (s *Server) params() []Field {
 	own := []Field{
-		{"databases", strconv.Itoa(s.eng.Databases())},
+		{"databases", strconv.Itoa(s.databases())},
 		{"proto-max-bulk-len", strconv.FormatInt(s.maxBulk.Load(), 10)},
 		{"requirepass", s.password()},
 	}

@@ -13,6 +13,12 @@
 //	srv.Shutdown(ctx) // stop accepting, let connections finish, close them
 //	eng.Close()
 //
+// A Server created without an Engine serves at once but answers every
+// command that needs the data with "-LOADING memimg is loading the dataset
+// in memory", as Redis does while it loads; SetEngine ends that. A daemon
+// listens first, loads its snapshot and replays its log, then sets the
+// engine.
+//
 // # Bad input
 //
 // redcon buffers a request until it is complete and has no limit of its own,

@@ -23,7 +23,11 @@ type engineCounters struct {
 }
 
 func (s *Server) engineCounters() engineCounters {
-	st := s.eng.Stats()
+	eng := s.eng.Load()
+	if eng == nil {
+		return engineCounters{}
+	}
+	st := eng.Stats()
 	return engineCounters{st.ExpiredKeys.Load(), st.KeyspaceHits.Load(), st.KeyspaceMiss.Load()}
 }
 
@@ -123,7 +127,7 @@ func (s *Server) info(want map[string]bool) string {
 			w.str("master_failover_state", "no-failover")
 			w.str("master_replid", s.runID)
 			w.str("master_replid2", strings.Repeat("0", 40))
-			w.uint("master_repl_offset", s.eng.AppliedIndex())
+			w.uint("master_repl_offset", s.appliedIndex())
 			w.str("second_repl_offset", "-1")
 			w.str("repl_backlog_active", "0")
 		case "cpu":
@@ -135,7 +139,7 @@ func (s *Server) info(want map[string]bool) string {
 		case "cluster":
 			w.str("cluster_enabled", "0")
 		case "keyspace":
-			for i, ks := range s.eng.Keyspace() {
+			for i, ks := range s.keyspace() {
 				if ks.Keys > 0 {
 					w.str("db"+strconv.Itoa(i), fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", ks.Keys, ks.Expires))
 				}
@@ -305,23 +309,28 @@ func humanBytes(n uint64) string {
 }
 
 func (s *Server) infoPersistence(w *infoWriter) {
-	st := s.eng.Stats()
-	w.str("loading", "0")
+	eng := s.eng.Load()
+	if eng == nil {
+		w.str("loading", "1")
+	} else {
+		w.str("loading", "0")
+	}
 	w.str("async_loading", "0")
-	w.str("rdb_changes_since_last_save", "0")
-	w.str("rdb_bgsave_in_progress", "0")
-	w.int("rdb_last_save_time", s.started.Unix())
-	w.str("rdb_last_bgsave_status", "ok")
+	s.infoSnapshots(w)
 	w.str("aof_enabled", "1")
 	w.str("aof_rewrite_in_progress", "0")
 	w.str("aof_rewrite_scheduled", "0")
-	if s.eng.Failed() != nil {
+	if eng != nil && eng.Failed() != nil {
 		w.str("aof_last_write_status", "err")
 	} else {
 		w.str("aof_last_write_status", "ok")
 	}
+	if eng == nil {
+		return
+	}
+	st := eng.Stats()
 	writes, batches, syncs := st.Writes.Load(), st.Batches.Load(), st.Syncs.Load()
-	w.uint("memimg_applied_index", s.eng.AppliedIndex())
+	w.uint("memimg_applied_index", eng.AppliedIndex())
 	w.uint("memimg_replayed_entries", st.Replayed.Load())
 	w.uint("memimg_log_writes", writes)
 	w.uint("memimg_log_batches", batches)

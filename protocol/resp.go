@@ -37,6 +37,16 @@ func AppendReply(b []byte, r engine.Reply, proto int) []byte {
 	case engine.KindBulk:
 		return appendBulk(b, r.Str)
 	case engine.KindArray:
+		if resp3 && r.Int == engine.ReplyPairs {
+			// (member, score) pairs held flat: RESP3 nests them, as Redis 7.
+			b = appendHeader(b, '*', len(r.Elems)/2)
+			for i := 0; i+1 < len(r.Elems); i += 2 {
+				b = appendHeader(b, '*', 2)
+				b = AppendReply(b, r.Elems[i], proto)
+				b = AppendReply(b, r.Elems[i+1], proto)
+			}
+			return b
+		}
 		b = appendHeader(b, '*', len(r.Elems))
 	case engine.KindSet:
 		if resp3 {

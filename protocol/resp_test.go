@@ -30,6 +30,8 @@ func TestAppendReply(t *testing.T) {
 		{"double", engine.Double(1.5), "$3\r\n1.5\r\n", ",1.5\r\n"},
 		{"double inf", engine.Double(math.Inf(1)), "$3\r\ninf\r\n", ",inf\r\n"},
 		{"double -inf", engine.Double(math.Inf(-1)), "$4\r\n-inf\r\n", ",-inf\r\n"},
+		{"pairs", engine.Reply{Kind: engine.KindArray, Int: engine.ReplyPairs, Elems: []engine.Reply{engine.Bulk("m"), engine.Double(2)}},
+			"*2\r\n$1\r\nm\r\n$1\r\n2\r\n", "*1\r\n*2\r\n$1\r\nm\r\n,2\r\n"},
 		{"nested", engine.Array(m), "*1\r\n*2\r\n$1\r\na\r\n:1\r\n", "*1\r\n%1\r\n$1\r\na\r\n:1\r\n"},
 	}
 	for _, tt := range tests {

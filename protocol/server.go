@@ -24,11 +24,21 @@ type Field struct {
 	Name, Value string
 }
 
-// Config configures a Server. Engine is required; the zero value of every
-// other field is a working default.
+// Config configures a Server. The zero value of every field is a working
+// default.
 type Config struct {
 	// Engine runs every command that is not a connection or server command.
+	// Nil means the data set is still loading: the server answers every
+	// command not flagged schema.Loading (and every command that needs the
+	// data) with Redis's "-LOADING memimg is loading the dataset in memory"
+	// until SetEngine is called.
 	Engine *engine.Engine
+	// Databases is the number of databases SELECT accepts while the data
+	// set loads; default 16. Once the engine is set, the engine's count.
+	Databases int
+	// Snapshots answers SAVE, BGSAVE and LASTSAVE and fills the snapshot
+	// fields of INFO persistence. Nil: SAVE and BGSAVE are refused.
+	Snapshots Snapshotter
 	// Addr is the address ListenAndServe listens on; default 127.0.0.1:6379.
 	Addr string
 	// RequirePass, if set, is the default user's password: clients must
@@ -62,14 +72,17 @@ type Config struct {
 	// it does not know or cannot change, or an error describing a bad value.
 	// May be nil: every daemon parameter is then immutable.
 	SetParam func(name, value string) error
+	// PubSubBufferLimit bounds the output, in bytes, a connection with
+	// subscriptions may have queued and not yet written (Redis's
+	// client-output-buffer-limit pubsub hard limit): a subscriber that falls
+	// further behind is disconnected. 0 means DefaultPubSubBufferLimit
+	// (32 MiB); a negative value means no limit.
+	PubSubBufferLimit int64
 }
 
 // Validate reports every problem of c at once.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Engine == nil {
-		errs = append(errs, errors.New("protocol: Config.Engine is required"))
-	}
 	if c.MaxRequest < 0 {
 		errs = append(errs, fmt.Errorf("protocol: MaxRequest must not be negative, got %d", c.MaxRequest))
 	}
@@ -84,7 +97,7 @@ func (c *Config) Validate() error {
 // COMMAND, ...) itself and hands every other command to the engine.
 type Server struct {
 	cfg     Config
-	eng     *engine.Engine
+	eng     atomic.Pointer[engine.Engine] // nil while loading
 	log     *slog.Logger
 	started time.Time
 	runID   string
@@ -104,6 +117,7 @@ type Server struct {
 	stop     chan struct{}
 
 	stats serverStats
+	ps    pubsub // subscriptions (pubsub.go)
 }
 
 // New returns a Server for cfg.
@@ -124,7 +138,6 @@ func New(cfg Config) (*Server, error) {
 	_, _ = rand.Read(id[:])
 	s := &Server{
 		cfg:     cfg,
-		eng:     cfg.Engine,
 		log:     cfg.Logger,
 		started: time.Now(),
 		runID:   hex.EncodeToString(id[:]),
@@ -132,6 +145,11 @@ func New(cfg Config) (*Server, error) {
 		drained: make(chan struct{}),
 		stop:    make(chan struct{}),
 	}
+	if cfg.Databases <= 0 {
+		cfg.Databases = 16
+		s.cfg.Databases = 16
+	}
+	s.eng.Store(cfg.Engine)
 	s.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	pass := cfg.RequirePass
 	s.pass.Store(&pass)
@@ -335,6 +353,7 @@ func (s *Server) closed(rc redcon.Conn, err error) {
 	delete(s.clients, c.id)
 	s.stats.retire(c)
 	s.mu.Unlock()
+	c.pubsubClosed()
 	var pe *ProtocolError
 	switch {
 	case errors.As(err, &pe):
@@ -418,6 +437,11 @@ func (c *conn) refuse() error {
 }
 
 func (c *conn) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		// redcon flushes its (empty) buffer after every batch; for a
+		// subscriber a pub/sub writer may hold the socket meanwhile.
+		return 0, nil
+	}
 	n, err := c.Conn.Write(p)
 	c.client.netOut.Add(uint64(n))
 	return n, err

@@ -13,7 +13,12 @@ import (
 
 	"github.com/memimg/memimg/engine"
 	"github.com/memimg/memimg/protocol"
+	"github.com/memimg/memimg/snapshot"
 )
+
+// DefaultSave is Redis's default save points: after an hour if one write,
+// 5 minutes if 100, a minute if 10000.
+const DefaultSave = "3600 1 300 100 60 10000"
 
 // Config is the daemon's configuration in Redis's spelling: each field holds
 // the text of one directive, as given in the config file or on the command
@@ -32,10 +37,12 @@ type Config struct {
 	LogFile         string
 	Save            string
 	MaxMemory       string
+	WALRetain       string
 }
 
 // DefaultConfig returns the defaults: Redis's where memimg has the same
-// directive, with fsync on every write.
+// directive (save points included), with fsync on every write, and the
+// whole log kept.
 func DefaultConfig() Config {
 	return Config{
 		Port:            "6379",
@@ -46,8 +53,9 @@ func DefaultConfig() Config {
 		Databases:       "16",
 		ProtoMaxBulkLen: "512mb",
 		LogLevel:        "notice",
-		Save:            "",
+		Save:            DefaultSave,
 		MaxMemory:       "0",
+		WALRetain:       "all",
 	}
 }
 
@@ -70,8 +78,9 @@ var directives = []directive{
 	{"proto-max-bulk-len", func(c *Config) *string { return &c.ProtoMaxBulkLen }, "largest bulk string a client may send, e.g. 512mb, 1gb (default 512mb)"},
 	{"loglevel", func(c *Config) *string { return &c.LogLevel }, "debug | verbose | notice | warning | nothing (default notice)"},
 	{"logfile", func(c *Config) *string { return &c.LogFile }, "log file; empty logs to stderr (default \"\")"},
-	{"save", func(c *Config) *string { return &c.Save }, "\"\" only: memimg writes no RDB snapshots (default \"\")"},
+	{"save", func(c *Config) *string { return &c.Save }, "snapshot points \"<seconds> <changes> ...\"; \"\" for none (default \"" + DefaultSave + "\")"},
 	{"maxmemory", func(c *Config) *string { return &c.MaxMemory }, "0 only: the whole data set lives in memory (default 0)"},
+	{"wal-retain", func(c *Config) *string { return &c.WALRetain }, "all | snapshot | <duration> | <size>: which log segments a snapshot lets go (default all: keep the whole log)"},
 }
 
 func findDirective(name string) *directive {
@@ -145,6 +154,7 @@ func (c *Config) loadFile(path string) error {
 	}
 	defer f.Close()
 	var errs []error
+	saves := 0 // save lines seen: the first replaces the default, later ones add
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -167,6 +177,16 @@ func (c *Config) loadFile(path string) error {
 		d := findDirective(name)
 		if d == nil {
 			fail("unknown directive %q", args[0])
+			continue
+		}
+		if name == "save" && len(args) >= 2 {
+			v := strings.TrimSpace(strings.Join(args[1:], " "))
+			if saves == 0 || v == "" || c.Save == "" {
+				c.Save = v
+			} else {
+				c.Save += " " + v
+			}
+			saves++
 			continue
 		}
 		if len(args) != 2 {
@@ -284,6 +304,8 @@ type settings struct {
 	protoMaxBulkLen int64
 	logLevel        slog.Level
 	logFile         string
+	saveRules       []snapshot.Rule
+	retain          retainPolicy
 }
 
 // Log levels: Redis's four, mapped onto slog's (verbose sits between debug
@@ -345,8 +367,15 @@ func (c Config) settings() (settings, error) {
 		s.logLevel = l
 	}
 	s.logFile = c.LogFile
-	if c.Save != "" {
-		bad("save: memimg writes no RDB snapshots (its log is its storage); only save \"\" is accepted, got %q", c.Save)
+	if r, err := snapshot.ParseRules(c.Save); err != nil {
+		bad("save must be pairs of <seconds> <changes> (or \"\"), got %q", c.Save)
+	} else {
+		s.saveRules = r
+	}
+	if p, err := parseRetain(c.WALRetain); err != nil {
+		bad("wal-retain: %v", err)
+	} else {
+		s.retain = p
 	}
 	if n, err := protocol.ParseMemory(c.MaxMemory); err != nil || n != 0 {
 		bad("maxmemory: memimg keeps the whole data set in memory; only 0 is accepted, got %q", c.MaxMemory)

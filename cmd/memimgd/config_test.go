@@ -44,7 +44,8 @@ save ""
 		t.Fatal(err)
 	}
 	want := settings{port: 7001, bind: "127.0.0.1", dir: "/var/lib/memimg data", fsync: engine.FsyncEverySec,
-		requirePass: "p a'ss", databases: 8, protoMaxBulkLen: 64 << 20, logLevel: logLevels["warning"]}
+		requirePass: "p a'ss", databases: 8, protoMaxBulkLen: 64 << 20, logLevel: logLevels["warning"],
+		retain: retainPolicy{kind: "all", text: "all"}}
 	if !reflect.DeepEqual(set, want) {
 		t.Errorf("settings:\n got %+v\nwant %+v", set, want)
 	}
@@ -102,7 +103,7 @@ func TestValidateAll(t *testing.T) {
 	cfg.ProtoMaxBulkLen = "1kb"
 	cfg.LogLevel = "loud"
 	cfg.AppendOnly = "no"
-	cfg.Save = "3600 1"
+	cfg.Save = "3600"
 	cfg.MaxMemory = "1gb"
 	cfg.Dir = ""
 	err := cfg.Validate()

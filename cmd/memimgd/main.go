@@ -4,12 +4,15 @@
 //	memimgd [/path/to/memimg.conf] [--port 6379] [--bind 127.0.0.1] [--dir ./memimg-data]
 //	        [--appendfsync always|everysec|no] [--requirepass PASS] [--databases 16]
 //	        [--proto-max-bulk-len 512mb] [--loglevel notice] [--logfile FILE]
+//	        [--save "3600 1 300 100 60 10000"] [--wal-retain all|snapshot|72h|10gb]
 //
 // Options are spelled as redis-server's, and the optional config file uses
 // redis.conf syntax; options on the command line override the file.
 //
-// Start-up takes the data directory's lock (DIR/LOCK), opens the log
-// (DIR/wal), replays it into memory, then logs
+// Start-up takes the data directory's lock (DIR/LOCK), listens (answering
+// -LOADING until the data set is in memory, as Redis does), opens the log
+// (DIR/wal), loads the newest snapshot (DIR/snapshot), replays the log after
+// it, then logs
 //
 //	level=INFO msg="ready to accept connections" addr=127.0.0.1:6379
 //
@@ -36,12 +39,14 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/memimg/memimg/engine"
 	"github.com/memimg/memimg/internal/enginelog"
 	"github.com/memimg/memimg/protocol"
+	"github.com/memimg/memimg/snapshot"
 	"github.com/memimg/memimg/wal"
 )
 
@@ -134,6 +139,10 @@ type daemon struct {
 	wal      *wal.Log
 	eng      *engine.Engine
 	srv      *protocol.Server
+	snaps    *snapshot.Store
+	saver    atomic.Pointer[snapshot.Saver] // nil while loading
+	ready    atomic.Bool                    // wal, eng and snaps are set
+	stage    atomic.Pointer[string]         // what start-up is doing, for INFO
 	ln       net.Listener
 	dir      string // absolute
 	shutdown chan string
@@ -158,29 +167,18 @@ func start(cfg Config, set settings, logger *slog.Logger, level *slog.LevelVar) 
 	if d.lock, err = lockDir(d.dir); err != nil {
 		return d, err
 	}
-	// Listen before the replay, so a port in use fails at once; connections
-	// wait in the backlog until the replay is done.
+	// Listen before loading, so a port in use fails at once; until the
+	// data set is in memory, clients get -LOADING (as from Redis).
 	addr := net.JoinHostPort(set.bind, strconv.Itoa(set.port))
 	if d.ln, err = net.Listen("tcp", addr); err != nil {
 		return d, fmt.Errorf("memimgd: listen: %w", err)
 	}
 	logger.Info("starting memimgd", "pid", os.Getpid(), "dir", d.dir, "appendfsync", set.fsync.String(),
-		"config_file", cfg.File)
-	if d.wal, err = wal.Open(wal.Options{Dir: filepath.Join(d.dir, "wal"), Logger: logger}); err != nil {
-		return d, fmt.Errorf("memimgd: open log: %w", err)
-	}
-	d.eng, err = engine.Open(engine.Options{
-		Log:          enginelog.New(d.wal),
-		Fsync:        set.fsync,
-		Databases:    set.databases,
-		MaxEntrySize: wal.MaxRecordSize,
-		Logger:       logger,
-	})
-	if err != nil {
-		return d, fmt.Errorf("memimgd: open engine: %w", err)
-	}
+		"save", snapshot.FormatRules(set.saveRules), "wal_retain", set.retain.String(), "config_file", cfg.File)
+	d.setStage("opening the log")
 	d.srv, err = protocol.New(protocol.Config{
-		Engine:          d.eng,
+		Databases:       set.databases,
+		Snapshots:       d,
 		RequirePass:     set.requirePass,
 		ProtoMaxBulkLen: set.protoMaxBulkLen,
 		MaxRequest:      wal.MaxRecordSize - 4096,
@@ -194,6 +192,45 @@ func start(cfg Config, set settings, logger *slog.Logger, level *slog.LevelVar) 
 		return d, err
 	}
 	go func() { d.served <- d.srv.Serve(d.ln) }()
+	logger.Info("listening; loading the data set", "addr", d.ln.Addr().String())
+
+	if d.wal, err = wal.Open(wal.Options{Dir: filepath.Join(d.dir, "wal"), Logger: logger,
+		SegmentSize: testSegmentSize(logger)}); err != nil {
+		return d, fmt.Errorf("memimgd: open log: %w", err)
+	}
+	if d.snaps, err = snapshot.Open(snapshot.Options{Dir: filepath.Join(d.dir, "snapshot"), Logger: logger,
+		Hook: snapshotTestHook(logger)}); err != nil {
+		return d, err
+	}
+	d.setStage("loading the snapshot")
+	base, meta, err := d.loadSnapshot()
+	if err != nil {
+		return d, err
+	}
+	d.setStage("replaying the log")
+	d.eng, err = engine.Open(engine.Options{
+		Log:          testSlowReplay(enginelog.New(d.wal), logger),
+		Fsync:        set.fsync,
+		Databases:    set.databases,
+		MaxEntrySize: wal.MaxRecordSize,
+		Logger:       logger,
+		Base:         base,
+	})
+	if err != nil {
+		return d, fmt.Errorf("memimgd: open engine: %w", err)
+	}
+	d.saver.Store(snapshot.NewSaver(snapshot.SaverOptions{
+		Store:       d.snaps,
+		Engine:      d.eng,
+		Base:        base,
+		BaseMeta:    meta,
+		Rules:       set.saveRules,
+		AfterCommit: d.afterSnapshot,
+		Logger:      logger,
+	}))
+	d.ready.Store(true)
+	d.setStage("")
+	d.srv.SetEngine(d.eng)
 	logger.Info("ready to accept connections", "addr", d.ln.Addr().String())
 	return d, nil
 }
@@ -215,6 +252,13 @@ func (d *daemon) wait(sig <-chan os.Signal) int {
 	if err := d.srv.Shutdown(ctx); err != nil {
 		d.log.Warn("connections did not finish in time; closed them", "err", err)
 	}
+	if sv := d.saver.Load(); sv != nil {
+		// With save points configured, a last snapshot makes the next
+		// start-up fast (Redis saves at shutdown too).
+		if err := sv.Close(true); err != nil {
+			d.log.Warn("the shutdown snapshot failed; the next start replays more of the log", "err", err)
+		}
+	}
 	if err := d.closeAll(); err != nil {
 		d.log.Error("shutdown failed", "err", err)
 		return 1
@@ -230,6 +274,9 @@ func (d *daemon) closeAll() error {
 		d.srv.Close()
 	} else if d.ln != nil {
 		d.ln.Close()
+	}
+	if sv := d.saver.Load(); sv != nil {
+		sv.Close(false)
 	}
 	if d.eng != nil {
 		if err := d.eng.Close(); err != nil {
@@ -262,10 +309,17 @@ func (d *daemon) info(section string) []protocol.Field {
 	case "server":
 		return []protocol.Field{{Name: "config_file", Value: d.cfg.File}, {Name: "memimg_dir", Value: d.dir}}
 	case "persistence":
+		if !d.ready.Load() {
+			return []protocol.Field{{Name: "memimg_loading_stage", Value: d.getStage()}}
+		}
 		st := d.wal.Stats()
 		u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 		i := func(v int64) string { return strconv.FormatInt(v, 10) }
-		return []protocol.Field{
+		ratio := 0.0
+		if st.SealedCompressedBytes > 0 {
+			ratio = float64(st.SealedRawBytes) / float64(st.SealedCompressedBytes)
+		}
+		return append([]protocol.Field{
 			{Name: "memimg_appendfsync", Value: d.set.fsync.String()},
 			{Name: "memimg_log_dir", Value: filepath.Join(d.dir, "wal")},
 			{Name: "memimg_log_first_index", Value: u(st.FirstIndex)},
@@ -275,7 +329,9 @@ func (d *daemon) info(section string) []protocol.Field {
 			{Name: "memimg_log_disk_bytes", Value: i(st.DiskBytes)},
 			{Name: "memimg_log_appends", Value: u(st.Appends)},
 			{Name: "memimg_log_syncs", Value: u(st.Syncs)},
-		}
+			{Name: "memimg_log_compression_ratio", Value: strconv.FormatFloat(ratio, 'f', 2, 64)},
+			{Name: "memimg_wal_retain", Value: d.set.retain.String()},
+		}, d.snapshotInfo()...)
 	}
 	return nil
 }
@@ -292,7 +348,7 @@ func (d *daemon) params() []protocol.Field {
 		{Name: "dir", Value: d.dir},
 		{Name: "appendfsync", Value: d.set.fsync.String()},
 		{Name: "appendonly", Value: "yes"},
-		{Name: "save", Value: ""},
+		{Name: "save", Value: d.saveRules()},
 		{Name: "maxmemory", Value: "0"},
 		{Name: "loglevel", Value: levelName(d.level.Level())},
 		{Name: "logfile", Value: d.set.logFile},
@@ -308,8 +364,9 @@ func levelName(l slog.Level) string {
 	return l.String()
 }
 
-// setParam is CONFIG SET for the daemon's parameters: loglevel changes at
-// run time; save, maxmemory and appendonly accept only the value they have.
+// setParam is CONFIG SET for the daemon's parameters: loglevel and save
+// change at run time; maxmemory and appendonly accept only the value they
+// have.
 func (d *daemon) setParam(name, value string) error {
 	switch name {
 	case "loglevel":
@@ -320,9 +377,15 @@ func (d *daemon) setParam(name, value string) error {
 		d.level.Set(l)
 		return nil
 	case "save":
-		if value != "" {
-			return errors.New("memimg writes no RDB snapshots; only \"\" is accepted")
+		rules, err := snapshot.ParseRules(value)
+		if err != nil {
+			return errors.New("Invalid save parameters")
 		}
+		sv := d.saver.Load()
+		if sv == nil {
+			return errors.New("the data set is loading")
+		}
+		sv.SetRules(rules)
 		return nil
 	case "maxmemory":
 		if n, err := protocol.ParseMemory(value); err != nil || n != 0 {

@@ -128,7 +128,7 @@ func TestGoRedis(t *testing.T) {
 				t.Fatalf("CONFIG GET *: %v", err)
 			}
 			want := map[string]string{"port": strconv.Itoa(srv.Port), "bind": "127.0.0.1", "appendfsync": "always",
-				"appendonly": "yes", "databases": "16", "save": "", "maxmemory": "0", "requirepass": "",
+				"appendonly": "yes", "databases": "16", "save": DefaultSave, "maxmemory": "0", "requirepass": "",
 				"proto-max-bulk-len": "536870912", "dir": srv.Dir}
 			for k, v := range want {
 				if got, ok := cfg[k]; !ok || got != v {
