@@ -428,6 +428,16 @@ func TestPubSubSlowSubscriber(t *testing.T) {
 			dropped = true
 			break
 		}
+		if r == ":0\r\n" {
+			// On a loaded machine the reading subscriber's goroutine can
+			// fall behind by the limit too: both are dropped, which is the
+			// limit working; the delivery checks below need a reader that
+			// kept up, so they cannot run.
+			if !strings.Contains(ts.logs.String(), "output buffer limits") {
+				t.Fatal("both subscribers gone without the drop being logged")
+			}
+			t.Skipf("the reading subscriber fell behind as well after %d messages (machine too loaded for the delivery check)", sent)
+		}
 		if r != ":2\r\n" {
 			t.Fatalf("PUBLISH: %q", r)
 		}
