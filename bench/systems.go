@@ -299,8 +299,9 @@ func startRESP(ctx context.Context, name, logPath string, mk func(port int) *exe
 
 // memimgSystem is memimgd, built from this repository.
 type memimgSystem struct {
-	root string // module root
-	bin  string // built binary, once Build ran
+	root    string // module root
+	bin     string // built binary, once Build ran
+	version string // the commit it was built from
 }
 
 func (m *memimgSystem) Name() string { return "memimg" }
@@ -325,6 +326,9 @@ func (m *memimgSystem) Check() error {
 // Build compiles cmd/memimgd into dir.
 func (m *memimgSystem) Build(dir string) error {
 	out := filepath.Join(dir, "memimgd")
+	// The commit is read before the build, as the binary is used for the
+	// whole run while the repository may move on.
+	m.version = m.Version()
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/memimgd")
 	cmd.Dir = m.root
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -355,11 +359,12 @@ func (m *memimgSystem) Start(ctx context.Context, dir string, d durability, _ in
 	if err != nil {
 		return nil, err
 	}
-	s.version = m.Version()
+	s.version = m.version
 	return s, nil
 }
 
-// Version is the repository's commit (with "-dirty" for local changes).
+// Version is the repository's current commit (with "-dirty" for local
+// changes).
 func (m *memimgSystem) Version() string {
 	v := commandOutput(m.root, "git", "describe", "--always", "--dirty")
 	if v == "" {
