@@ -35,8 +35,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // StartTimeout bounds how long Start waits for the "ready" log line (the
@@ -139,23 +137,10 @@ func WhenListening() Option { return func(o *options) { o.listening = true } }
 
 // Server is a memimgd process started by Start.
 type Server struct {
-	// Addr is the address the server listens on, "127.0.0.1:PORT".
-	Addr string
-	// Port is Addr's port.
-	Port int
-	// Dir is the data directory.
-	Dir string
-	// Cmd is the running process; PID its id.
-	Cmd *exec.Cmd
-	PID int
+	process // Addr, Port, Dir (the data directory), Cmd, PID
 
-	t       testing.TB
-	bin     string
-	opts    options
-	logPath string
-	done    chan struct{} // closed when the process has exited
-	waitErr error
-	clients []*redis.Client
+	bin  string
+	opts options
 
 	readyLines int // "ready" lines in the log before the current run
 }
@@ -176,7 +161,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 // tests of start-up failures. The server's output is in Log.
 func TryStart(t testing.TB, opts ...Option) (*Server, error) {
 	t.Helper()
-	s := &Server{t: t, bin: Build(t)}
+	s := &Server{process: process{t: t}, bin: Build(t)}
 	for _, o := range opts {
 		o(&s.opts)
 	}
@@ -351,61 +336,6 @@ func (s *Server) WaitReady() {
 
 func countLines(text string, re *regexp.Regexp) int {
 	return len(re.FindAllStringIndex(text, -1))
-}
-
-// Running reports whether the process is still running.
-func (s *Server) Running() bool {
-	if s.done == nil {
-		return false
-	}
-	select {
-	case <-s.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// Options returns go-redis options for the server (RESP3, short timeouts).
-func (s *Server) Options() *redis.Options {
-	return &redis.Options{
-		Addr:         s.Addr,
-		Protocol:     3,
-		DialTimeout:  5 * time.Second,
-		ReadTimeout:  30 * time.Second,
-		WriteTimeout: 30 * time.Second,
-		MaxRetries:   -1,
-	}
-}
-
-// Client returns a go-redis client for the server, closed when the test
-// ends or the server restarts.
-func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(s.Options())
-	s.clients = append(s.clients, c)
-	return c
-}
-
-func (s *Server) closeClients() {
-	for _, c := range s.clients {
-		c.Close()
-	}
-	s.clients = nil
-}
-
-// Kill kills the server with SIGKILL (by PID) and waits for it to exit.
-func (s *Server) Kill() {
-	s.t.Helper()
-	s.closeClients()
-	s.kill()
-}
-
-func (s *Server) kill() {
-	if !s.Running() {
-		return
-	}
-	_ = syscall.Kill(s.PID, syscall.SIGKILL)
-	<-s.done
 }
 
 // Stop sends SIGTERM (by PID), waits for the process to exit and fails the

@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // RedisStartTimeout bounds how long StartRedis waits for redis-server to
@@ -25,21 +23,7 @@ var RedisStartTimeout = 20 * time.Second
 // Redis is a real redis-server process started by StartRedis, for
 // differential tests against memimgd.
 type Redis struct {
-	// Addr is the address the server listens on, "127.0.0.1:PORT".
-	Addr string
-	// Port is Addr's port.
-	Port int
-	// Dir is the server's working directory (a t.TempDir()).
-	Dir string
-	// Cmd is the running process; PID its id.
-	Cmd *exec.Cmd
-	PID int
-
-	t       testing.TB
-	logPath string
-	done    chan struct{} // closed when the process has exited
-	waitErr error
-	clients []*redis.Client
+	process // Addr, Port, Dir (a t.TempDir()), Cmd, PID
 }
 
 // NeedRedisServer returns the path of redis-server, or skips the test
@@ -69,7 +53,7 @@ func NeedRedisServer(t testing.TB) string {
 func StartRedis(t testing.TB, args ...string) *Redis {
 	t.Helper()
 	bin := NeedRedisServer(t)
-	r := &Redis{t: t, Dir: t.TempDir()}
+	r := &Redis{process: process{t: t, Dir: t.TempDir()}}
 	r.logPath = filepath.Join(r.Dir, "redis.log")
 	t.Cleanup(func() {
 		r.closeClients()
@@ -215,61 +199,6 @@ func (r *Redis) Log() string {
 		return fmt.Sprintf("<no log: %v>", err)
 	}
 	return string(b)
-}
-
-// Running reports whether the process is still running.
-func (r *Redis) Running() bool {
-	if r.done == nil {
-		return false
-	}
-	select {
-	case <-r.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// Options returns go-redis options for the server (RESP3, short timeouts).
-func (r *Redis) Options() *redis.Options {
-	return &redis.Options{
-		Addr:         r.Addr,
-		Protocol:     3,
-		DialTimeout:  5 * time.Second,
-		ReadTimeout:  30 * time.Second,
-		WriteTimeout: 30 * time.Second,
-		MaxRetries:   -1,
-	}
-}
-
-// Client returns a go-redis client for the server, closed when the test
-// ends or the server is stopped.
-func (r *Redis) Client() *redis.Client {
-	c := redis.NewClient(r.Options())
-	r.clients = append(r.clients, c)
-	return c
-}
-
-func (r *Redis) closeClients() {
-	for _, c := range r.clients {
-		c.Close()
-	}
-	r.clients = nil
-}
-
-// Kill kills the server with SIGKILL (by PID) and waits for it to exit.
-func (r *Redis) Kill() {
-	r.t.Helper()
-	r.closeClients()
-	r.kill()
-}
-
-func (r *Redis) kill() {
-	if !r.Running() {
-		return
-	}
-	_ = syscall.Kill(r.PID, syscall.SIGKILL)
-	<-r.done
 }
 
 // Stop sends SIGTERM (by PID) and waits for the process to exit (killing
