@@ -166,7 +166,7 @@ func decodeList(b []byte) (object, error) {
 		return nil, errBadList
 	}
 	b = b[1:]
-	count, k := listUvarint(b)
+	count, k := shortestUvarint(b)
 	// Every element takes at least one byte: a count above the bytes left
 	// is corrupt, and must not size an allocation.
 	if k <= 0 || count == 0 || count > uint64(len(b)-k) {
@@ -175,7 +175,7 @@ func decodeList(b []byte) (object, error) {
 	b = b[k:]
 	vals := make([]string, count) // views of b: build copies them
 	for i := range vals {
-		l, k := listUvarint(b)
+		l, k := shortestUvarint(b)
 		if k <= 0 || l > uint64(len(b)-k) {
 			return nil, errBadList
 		}
@@ -188,9 +188,10 @@ func decodeList(b []byte) (object, error) {
 	return newListEdit().build(vals), nil
 }
 
-// listUvarint reads a uvarint as binary.Uvarint does, but refuses one
-// longer than needed: every list has one encoding.
-func listUvarint(b []byte) (uint64, int) {
+// shortestUvarint reads a uvarint as binary.Uvarint does, but refuses one
+// longer than needed (k == 0), so every value has one encoding: the list
+// and sorted-set decoders rely on it to accept only what they would write.
+func shortestUvarint(b []byte) (uint64, int) {
 	v, k := binary.Uvarint(b)
 	if k > 1 && b[k-1] == 0 {
 		return 0, 0

@@ -599,7 +599,7 @@ func decodeZSet(b []byte) (object, error) {
 		return nil, errBadZSet
 	}
 	b = b[1:]
-	count, k := binary.Uvarint(b)
+	count, k := shortestUvarint(b)
 	// Every entry takes at least 9 bytes: a count above what is left is
 	// corrupt, and must not size an allocation.
 	if k <= 0 || count == 0 || count > uint64(len(b)-k)/9 {
@@ -608,7 +608,7 @@ func decodeZSet(b []byte) (object, error) {
 	b = b[k:]
 	items := make([]zent, count)
 	for i := range items {
-		l, k := binary.Uvarint(b)
+		l, k := shortestUvarint(b)
 		if k <= 0 || l > uint64(len(b)-k) || uint64(len(b)-k)-l < 8 {
 			return nil, errBadZSet
 		}

@@ -239,8 +239,12 @@ func TestZSetEncodeRoundTrip(t *testing.T) {
 	twice[len(twice)-2] = 0xf0 // a score of 1 for the second "a": ordered, but a member twice
 	twice[len(twice)-1] = 0x3f
 	unordered := append([]byte{1, 2}, append(one("b", 0)[2:], one("a", 0)[2:]...)...)
+	// Overlong uvarints (0x81 0x00 for 1) would decode to a set whose
+	// encoding differs from the bytes read (found by FuzzDecodeZSet).
+	longCount := append([]byte{1, 0x81, 0x00}, one("a", 0)[2:]...)
+	longMember := append([]byte{1, 1, 0x81, 0x00}, one("a", 0)[3:]...)
 	for _, bad := range [][]byte{nil, {}, {2, 1, 0}, {1}, {1, 0}, {1, 2, 0}, {1, 1, 5, 'a'}, {1, 0xff},
-		nan, negZero, twice, unordered, append(one("a", 0), 0)} {
+		nan, negZero, twice, unordered, longCount, longMember, append(one("a", 0), 0)} {
 		if _, err := decodeZSet(bad); err == nil {
 			t.Errorf("decodeZSet(%v) accepted", bad)
 		}
