@@ -57,9 +57,13 @@ for round in $(seq "$ROUNDS"); do
   for sys in memimg redis; do
     port=$(free_port); dir="$work/$sys-$round"
     start_$sys "$port" "$dir"
-    redis-benchmark -p "$port" -t "$TESTS" -c "$CLIENTS" -n "$N" -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second' |
+    out="$work/$sys-$round.out"
+    redis-benchmark -p "$port" -t "$TESTS" -c "$CLIENTS" -n "$N" -q >"$out" 2>&1 || { echo "bench: redis-benchmark failed on $sys"; cat "$out"; exit 1; }
+    if tr '\r' '\n' <"$out" | grep -i 'error' >&2; then echo "bench: $sys answered errors (above)"; exit 1; fi
+    tr '\r' '\n' <"$out" | grep 'requests per second' |
       while read -r line; do
-        test=$(echo "$line" | cut -d: -f1); rps=$(echo "$line" | awk '{for(i=1;i<=NF;i++) if ($i=="requests") print $(i-1)}')
+        # "LRANGE_100 (first 100 elements)" -> LRANGE_100; "LPUSH (needed to benchmark LRANGE)" -> LPUSH_for_LRANGE
+        test=$(echo "$line" | cut -d: -f1 | sed -e 's/ (needed to benchmark LRANGE)/_for_LRANGE/' -e 's/ (.*//' -e 's/ /_/g'); rps=$(echo "$line" | awk '{for(i=1;i<=NF;i++) if ($i=="requests") print $(i-1)}')
         p50=$(echo "$line" | sed -n 's/.*p50=\([0-9.]*\).*/\1/p')
         echo "$sys $test $rps $p50" >>"$results"
       done

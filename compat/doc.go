@@ -11,7 +11,11 @@
 // The package has no code of its own; its test files are the runner
 // (compat_test.go), the script parser (script_test.go), a small RESP2/RESP3
 // client with the comparison and the rendering of replies (resp_test.go),
-// and tests of the runner against two redis-servers (runner_test.go). It
+// and tests of the runner against two redis-servers (runner_test.go).
+// node_test.go runs a second client ecosystem: a node-redis workload
+// (compat/node/mixed.js: every data type, transactions, pub/sub, pipelines,
+// RESP2 and RESP3, concurrent counters) against memimgd and redis-server;
+// it needs `cd compat/node && npm ci` (CI does it). It
 // needs redis-server (apt-get install redis-server); without it the tests are
 // skipped, or fail if the environment has CI=true. Both servers listen on
 // 127.0.0.1 ports chosen at run time and are stopped by their PIDs.

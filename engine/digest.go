@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // Digest is an order-independent 128-bit hash of a whole image: the sum,
@@ -19,8 +17,8 @@ import (
 // date by adding the records written and subtracting the ones replaced,
 // which a snapshot does in O(changes). The empty image's digest is zero.
 //
-// The definition is frozen: a record hashes to two XXH64 sums, seeds
-// digestSeedLo and digestSeedHi, of
+// The definition is frozen: a record hashes to two XXH64 sums (xxh64x2),
+// seeds digestSeedLo and digestSeedHi, of
 //
 //	db u32 | type u8 | exp i64 | len(key) u32 | key | value    (little-endian)
 //
@@ -37,54 +35,52 @@ const (
 // digits.
 var ErrBadDigest = errors.New("engine: a digest is 32 hexadecimal digits")
 
-// hashRecord is the 128-bit hash of one record.
-func hashRecord(h *xxhash.Digest, r *Record) (lo, hi uint64) {
-	var hdr [17]byte
-	binary.LittleEndian.PutUint32(hdr[0:], uint32(r.DB))
-	hdr[4] = byte(r.Type)
-	binary.LittleEndian.PutUint64(hdr[5:], uint64(r.Exp))
-	binary.LittleEndian.PutUint32(hdr[13:], uint32(len(r.Key)))
-	for lane := range 2 {
-		seed := uint64(digestSeedLo)
-		if lane == 1 {
-			seed = digestSeedHi
-		}
-		h.ResetWithSeed(seed)
-		h.Write(hdr[:])
-		h.WriteString(r.Key)
-		h.Write(r.Value)
-		if lane == 0 {
-			lo = h.Sum64()
-		} else {
-			hi = h.Sum64()
-		}
-	}
-	return lo, hi
+// hashRecord is the 128-bit hash of one record. buf is a scratch buffer,
+// returned grown for the next call.
+func hashRecord(buf []byte, r *Record) (lo, hi uint64, grown []byte) {
+	buf = appendRecordHeader(buf[:0], r.DB, r.Type, r.Exp, len(r.Key))
+	buf = append(buf, r.Key...)
+	buf = append(buf, r.Value...)
+	lo, hi = xxh64x2(buf, digestSeedLo, digestSeedHi)
+	return lo, hi, buf
+}
+
+// appendRecordHeader appends the 17 bytes hashed before a record's key
+// and value.
+func appendRecordHeader(dst []byte, db int, typ ValueType, exp int64, klen int) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(db))
+	dst = append(dst, byte(typ))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(exp))
+	return binary.LittleEndian.AppendUint32(dst, uint32(klen))
+}
+
+// hashStringItem is hashRecord of a string item's record: its key and
+// value lie side by side in one allocation.
+func hashStringItem(buf []byte, db int, it item) (lo, hi uint64, grown []byte) {
+	buf = appendRecordHeader(buf[:0], db, it.typ, it.exp, int(it.klen))
+	buf = append(buf, it.bytes()...)
+	lo, hi = xxh64x2(buf, digestSeedLo, digestSeedHi)
+	return lo, hi, buf
 }
 
 // Hasher adds and subtracts records to and from a Digest. It is not safe
 // for concurrent use; the zero value is ready.
 type Hasher struct {
-	h *xxhash.Digest
-}
-
-func (hs *Hasher) digest() *xxhash.Digest {
-	if hs.h == nil {
-		hs.h = xxhash.New()
-	}
-	return hs.h
+	buf []byte
 }
 
 // Add adds r's hash to d.
 func (hs *Hasher) Add(d *Digest, r *Record) {
-	lo, hi := hashRecord(hs.digest(), r)
+	lo, hi, buf := hashRecord(hs.buf, r)
+	hs.buf = buf
 	d.Lo += lo
 	d.Hi += hi
 }
 
 // Sub subtracts r's hash from d (r is replaced or deleted).
 func (hs *Hasher) Sub(d *Digest, r *Record) {
-	lo, hi := hashRecord(hs.digest(), r)
+	lo, hi, buf := hashRecord(hs.buf, r)
+	hs.buf = buf
 	d.Lo -= lo
 	d.Hi -= hi
 }

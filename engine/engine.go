@@ -85,8 +85,14 @@ func (m FsyncMode) String() string {
 // Options configure an Engine. The zero value, plus a Log, is a working
 // configuration.
 type Options struct {
-	// Log is the command log; required.
+	// Log is the command log; required unless Replicator is set.
 	Log Log
+	// Replicator, if set, carries the writes instead of Log and the
+	// engine's own committer (replicated.go): writes are proposed to it,
+	// and it applies committed entries through ApplyEntries. The engine
+	// then replays nothing at Open (the replicated log re-applies what is
+	// committed after Base) and syncs nothing itself.
+	Replicator Replicator
 	// Fsync is when the log is synced; default FsyncAlways.
 	Fsync FsyncMode
 	// Databases is the number of databases (SELECT 0..N-1); default 16.
@@ -160,7 +166,7 @@ type Engine struct {
 	failed    atomic.Pointer[error]
 	lastIndex atomic.Uint64 // last index handed to the log
 	applied   atomic.Uint64 // last index applied
-	lastTime  int64         // committer only
+	lastTime  int64         // the last entry's time: the committer's, or replay's and ApplyEntries' (applyEntry)
 	inflight  atomic.Int64  // writes queued, being logged or applied
 
 	// The term and time of the last applied entry, for Clone; guarded by
@@ -171,6 +177,10 @@ type Engine struct {
 	stats Stats
 
 	scans scanCursors // SCAN's cursor table (keys.go)
+
+	waiting waiters // clients waiting for keys (blocking.go)
+
+	notify notifier // keyspace notifications (notify.go)
 }
 
 // Stats are counters for INFO.
@@ -188,7 +198,7 @@ type Stats struct {
 // Open replays the log into a fresh image (or into a copy of Options.Base,
 // from the entry after it) and starts the commit pipeline.
 func Open(opts Options) (*Engine, error) {
-	if opts.Log == nil {
+	if opts.Log == nil && opts.Replicator == nil {
 		return nil, errors.New("engine: Options.Log is required")
 	}
 	if opts.Databases <= 0 {
@@ -229,13 +239,15 @@ func Open(opts Options) (*Engine, error) {
 		e.lastIndex.Store(b.Index)
 		e.appliedTerm, e.appliedTime, e.lastTime = b.Term, b.Time, b.Time
 	}
-	if err := e.replay(); err != nil {
-		return nil, err
+	if opts.Replicator == nil {
+		if err := e.replay(); err != nil {
+			return nil, err
+		}
+		e.wg.Add(2)
+		go e.committer()
+		go e.applier()
 	}
-	e.wg.Add(2)
-	go e.committer()
-	go e.applier()
-	if opts.Fsync == FsyncEverySec {
+	if opts.Fsync == FsyncEverySec && opts.Log != nil && opts.Replicator == nil {
 		e.wg.Add(1)
 		go e.syncEverySecond()
 	}
@@ -258,35 +270,29 @@ func (e *Engine) replay() error {
 	if last < base && last != 0 {
 		return fmt.Errorf("engine: the base image is at index %d, but the log ends at %d", base, last)
 	}
-	var argv [][]byte
 	nextReport := start.Add(replayProgressEvery)
-	err := e.opts.Log.ReadFrom(base+1, func(en Entry) error {
-		if en.Kind == KindCommand {
-			db, a, err := schema.DecodeCommand(en.Data, argv)
-			if err != nil {
-				return fmt.Errorf("engine: replay entry %d: %w", en.Index, err)
+	free, stop := newReplayBatches(), make(chan struct{})
+	batches := e.readForReplay(base+1, free, stop)
+	defer func() {
+		close(stop)
+		for range batches { // until the reader has stopped
+		}
+	}()
+	for b := range batches {
+		for i := range b.entries {
+			en := &b.entries[i]
+			e.applyEntry(&en.Entry, en.cmd, en.db, b.argv[en.argv0:en.end:en.end])
+			if n := e.stats.Replayed.Add(1); n%4096 == 0 && time.Now().After(nextReport) {
+				nextReport = time.Now().Add(replayProgressEvery)
+				e.log.Info("replaying the log", "index", en.Index, "last_index", last,
+					"entries", n, "elapsed", time.Since(start).Round(time.Millisecond))
 			}
-			argv = a
-			cmd := schema.Lookup(a[0])
-			if cmd == nil || db >= len(e.img.dbs) {
-				return fmt.Errorf("engine: replay entry %d: unknown command %q or db %d", en.Index, a[0], db)
-			}
-			e.apply(cmd, db, a, en.Index, en.Time)
 		}
-		e.applied.Store(en.Index)
-		e.appliedTerm, e.appliedTime = en.Term, en.Time
-		if en.Time > e.lastTime {
-			e.lastTime = en.Time
+		if b.err != nil {
+			return b.err
 		}
-		if n := e.stats.Replayed.Add(1); n%4096 == 0 && time.Now().After(nextReport) {
-			nextReport = time.Now().Add(replayProgressEvery)
-			e.log.Info("replaying the log", "index", en.Index, "last_index", last,
-				"entries", n, "elapsed", time.Since(start).Round(time.Millisecond))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
+		clear(b.argv) // no reference to the data kept in the free list
+		free <- b
 	}
 	if last > base {
 		e.lastIndex.Store(last)
@@ -312,12 +318,16 @@ func (e *Engine) Exec(db int, argv [][]byte) Reply {
 type Pending struct {
 	req   *request
 	reply Reply
+	wait  func() Reply // a write proposed to the Replicator
 }
 
 // Wait blocks until the command has been applied and returns its reply.
 func (p Pending) Wait() Reply {
 	r := p.req
 	if r == nil {
+		if p.wait != nil {
+			return p.wait()
+		}
 		return p.reply
 	}
 	<-r.done
@@ -393,6 +403,9 @@ func (e *Engine) enqueue(cmd *schema.Command, db int, argv [][]byte) Pending {
 	}
 	if p := e.failed.Load(); p != nil {
 		return Pending{reply: Errorf("MISCONF memimg cannot write its command log: " + (*p).Error())}
+	}
+	if e.opts.Replicator != nil {
+		return e.propose(cmd, db, argv)
 	}
 	r := requestPool.Get().(*request)
 	r.db, r.argv, r.cmd = db, argv, cmd
@@ -508,10 +521,33 @@ func (e *Engine) applyBatch(batch []*request) {
 	e.applied.Store(batch[len(batch)-1].index)
 	e.appliedTerm, e.appliedTime = 0, batch[len(batch)-1].time // the committer logs term 0
 	e.mu.Unlock()
+	e.flushNotify() // keyspace events, outside the lock (notify.go)
+	if e.waiting.n.Load() > 0 {
+		e.wakeBatch(batch)
+	}
 	e.inflight.Add(-int64(len(batch)))
 	for _, r := range batch {
 		r.done <- struct{}{}
 	}
+}
+
+// applyEntry applies one entry of the log, as start-up replay and
+// ApplyEntries both do (cmd nil: an entry without a command), and records
+// it as applied. The entry's time is clamped to the previous entry's:
+// entries written through the replicated log carry their leader's clock,
+// which may step back at a change of leader (the committer never steps
+// back). The caller holds the apply lock, or runs before the pipeline
+// starts.
+func (e *Engine) applyEntry(en *Entry, cmd *schema.Command, db int, argv [][]byte) Reply {
+	t := max(en.Time, e.lastTime)
+	var r Reply
+	if cmd != nil {
+		r = e.apply(cmd, db, argv, en.Index, t)
+	}
+	e.lastTime = t
+	e.applied.Store(en.Index)
+	e.appliedTerm, e.appliedTime = en.Term, t
+	return r
 }
 
 // apply runs one logged command against the image. It is deterministic: it
@@ -568,6 +604,9 @@ func (e *Engine) Close() error {
 			r.reply = Error(ErrClosed)
 			r.done <- struct{}{}
 		default:
+			if e.opts.Log == nil {
+				return nil
+			}
 			return e.opts.Log.Sync()
 		}
 	}

@@ -60,6 +60,9 @@ func (e *Engine) expiryReactor() {
 		case <-e.stop:
 			return
 		}
+		if e.opts.Replicator != nil && !e.opts.Replicator.Leader() {
+			continue // the leader removes expired keys, through the log
+		}
 		deadline := time.Now().Add(budget)
 		for db := 0; db < len(e.img.dbs) && time.Now().Before(deadline); db++ {
 			for time.Now().Before(deadline) {
@@ -99,6 +102,9 @@ func (e *Engine) expiryReactor() {
 // the engine is closing.
 func (e *Engine) submitOrStop(cmd *schema.Command, db int, argv [][]byte) (Reply, bool) {
 	p := e.enqueue(cmd, db, argv)
+	if p.wait != nil {
+		return p.wait(), !e.closed.Load()
+	}
 	if p.req == nil {
 		return p.reply, !e.closed.Load()
 	}

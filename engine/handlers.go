@@ -17,7 +17,7 @@ type applyCtx struct {
 // time; an expired item is deleted on the way (lazy expiry, deterministic
 // because it depends on the entry's time only).
 func (c *applyCtx) live(key []byte) (item, bool) {
-	it, ok := c.ks.keys.Get(probe(key))
+	it, ok := c.ks.keys.GetHint(probe(key), &c.ks.hint)
 	if !ok {
 		return item{}, false
 	}
@@ -74,7 +74,7 @@ func onWrite(name string, h writeHandler) {
 	if c == nil || !c.Is(schema.Write) {
 		panic("engine: " + name + " is not a write command in the schema")
 	}
-	writers[c.ID] = h
+	writers[c.ID] = notifying(c, h) // keyspace notifications (notify.go)
 }
 
 // onReadUnlocked registers the query function of a read-only command that

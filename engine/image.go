@@ -213,6 +213,14 @@ func expiringLess(a, b expiring) bool {
 type keyspace struct {
 	keys    *btree.BTreeG[item]
 	expires *btree.BTreeG[expiring]
+
+	// hint is the path of the apply path's last lookup or change of keys
+	// (set, remove, applyCtx.live): a write looks its key up, then sets
+	// it, and the second descent finds its way from the first's path; a
+	// run of nearby keys (a replay of a load in key order) does too.
+	// Only the writer (under the apply lock) uses it; readers never do,
+	// and a clone starts with none.
+	hint btree.PathHint
 }
 
 var btreeOpts = btree.Options{NoLocks: true}
@@ -253,7 +261,7 @@ func (ks *keyspace) lookup(key []byte, now int64) (item, bool) {
 // in step. it must own its bytes (build it with newString, stringItem,
 // newObject or withKey), never view a client's buffer.
 func (ks *keyspace) set(it item) {
-	prev, replaced := ks.keys.Set(it)
+	prev, replaced := ks.keys.SetHint(it, &ks.hint)
 	if replaced && prev.exp != 0 && prev.exp != it.exp {
 		ks.expires.Delete(expiring{exp: prev.exp, key: prev.key()})
 	}
@@ -270,7 +278,7 @@ func (ks *keyspace) set(it item) {
 
 // remove deletes key; it reports whether the key existed (expired or not).
 func (ks *keyspace) remove(key []byte) (item, bool) {
-	prev, ok := ks.keys.Delete(probe(key))
+	prev, ok := ks.keys.DeleteHint(probe(key), &ks.hint)
 	if ok && prev.exp != 0 {
 		ks.expires.Delete(expiring{exp: prev.exp, key: prev.key()})
 	}

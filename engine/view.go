@@ -76,7 +76,12 @@ func (e *Engine) Clone() *View {
 // calls it before it commits, so that no snapshot is ever ahead of the log
 // it completes (with appendfsync everysec or no, the last entries may not
 // have been synced yet).
-func (e *Engine) Sync() error { return e.opts.Log.Sync() }
+func (e *Engine) Sync() error {
+	if e.opts.Log == nil || e.opts.Replicator != nil {
+		return nil // the replicated log syncs every entry it stores
+	}
+	return e.opts.Log.Sync()
+}
 
 // Databases is the number of databases of the View.
 func (v *View) Databases() int { return len(v.dbs) }

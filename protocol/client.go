@@ -34,20 +34,28 @@ type client struct {
 	ps      *psClient        // pub/sub state and output queue, from the first subscription (pubsub.go)
 
 	// The transaction (multi.go), owned by the connection's goroutine.
-	tx       *multiState           // inside MULTI; nil outside
-	watched  []engine.Watch        // WATCHed keys
-	watchSet map[watchKey]struct{} // the watched keys, when there are many
+	tx *multiState // inside MULTI; nil outside
+
+	// Cluster (cluster_cmd.go), owned by the connection's goroutine.
+	staleReads  bool                  // READONLY: reads skip the linearizability barrier
+	barrierDone bool                  // this batch's reads are past a barrier
+	watched     []engine.Watch        // WATCHed keys
+	watchSet    map[watchKey]struct{} // the watched keys, when there are many
 
 	// Read by CLIENT LIST and INFO from other goroutines.
 	db         atomic.Int32
 	resp       atomic.Int32
 	lastActive atomic.Int64 // unix nanoseconds
 	lastCmd    atomic.Pointer[schema.Command]
+	lastSub    atomic.Pointer[string] // the subcommand of a container command (CLIENT LIST's cmd=client|list)
 	commands   atomic.Uint64
 	errors     atomic.Uint64
 	netIn      atomic.Uint64
 	netOut     atomic.Uint64
 	txLen      atomic.Int32 // commands queued since MULTI + 1; 0 outside MULTI
+	blocked    atomic.Bool  // waiting in a blocking command (blocking.go)
+
+	unblock chan unblockMode // CLIENT UNBLOCK's request to end the wait
 
 	mu      sync.Mutex // guards the names
 	name    string
@@ -64,6 +72,7 @@ func newClient(s *Server, nc net.Conn) *client {
 		laddr:   nc.LocalAddr().String(),
 		fd:      fdOf(nc),
 		created: now,
+		unblock: make(chan unblockMode, 1),
 	}
 	c.resp.Store(2)
 	c.lastActive.Store(now.UnixNano())
@@ -84,6 +93,7 @@ func (s *Server) serveRESP(rc redcon.Conn, cmd redcon.Command) {
 	}
 	c.lastActive.Store(time.Now().UnixNano())
 	c.ps.begin() // pub/sub: hold messages until this batch's replies are ready
+	c.barrierDone = false
 	c.exec(cmd.Args)
 	for _, m := range rc.ReadPipeline() {
 		if c.quit {
@@ -115,12 +125,18 @@ func (c *client) exec(argv [][]byte) {
 	c.commands.Add(1)
 	s := c.srv
 	cmd := schema.Lookup(argv[0])
-	if cmd == nil || cmd.Is(schema.Internal) {
+	if cmd == nil || cmd.Is(schema.Internal) && !(cmd.Is(schema.Connection) && s.cfg.Cluster != nil) {
 		c.flushPending()
 		c.refuse(nil, engine.Error(schema.UnknownCommand(argv)))
 		return
 	}
 	c.lastCmd.Store(cmd)
+	if len(argv) > 1 && containerCommands[cmd.Name] {
+		sub := strings.ToLower(string(argv[1]))
+		c.lastSub.Store(&sub)
+	} else {
+		c.lastSub.Store(nil)
+	}
 	if (cmd.Arity > 0 && len(argv) != cmd.Arity) || (cmd.Arity < 0 && len(argv) < -cmd.Arity) {
 		c.flushPending()
 		c.refuse(cmd, engine.Error(schema.WrongArity(cmd.Name)))
@@ -147,16 +163,26 @@ func (c *client) exec(argv [][]byte) {
 	switch {
 	case cmd.Is(schema.Connection):
 		c.flushPending()
+		if cmd.Name == "exec" && c.tx != nil && !c.readBarrier() {
+			return
+		}
 		if h := connHandlers[cmd.ID]; h != nil {
 			h(c, argv)
 		} else {
 			c.reply(engine.Errorf("ERR command '" + cmd.Name + "' is not implemented yet"))
 		}
 	case cmd.Is(schema.Write):
+		if b, ok := blockingCall(cmd, argv); ok {
+			c.execBlocking(eng, db, argv, b)
+			return
+		}
 		c.pending = append(c.pending, eng.ExecAsync(db, argv))
 	default:
 		// A read waits for the writes queued before it, so it sees them.
 		c.flushPending()
+		if !c.readBarrier() {
+			return
+		}
 		c.reply(eng.Exec(db, argv))
 	}
 }
@@ -191,6 +217,13 @@ func (s *Server) checkPassword(p []byte) bool {
 	return subtle.ConstantTimeCompare(p, []byte(want)) == 1
 }
 
+// containerCommands are the commands with subcommands, which CLIENT LIST
+// names as container|subcommand, as Redis does.
+var containerCommands = map[string]bool{
+	"client": true, "config": true, "command": true, "memory": true, "object": true, "pubsub": true,
+	"memimg.cluster": true,
+}
+
 // validName reports whether b can be a client name: Redis refuses spaces,
 // newlines and other characters outside '!'..'~'.
 func validName(b []byte) bool {
@@ -211,6 +244,9 @@ func (c *client) info(now time.Time) string {
 	last := "NULL"
 	if cmd := c.lastCmd.Load(); cmd != nil {
 		last = cmd.Name
+		if sub := c.lastSub.Load(); sub != nil {
+			last += "|" + *sub
+		}
 	}
 	var b strings.Builder
 	b.Grow(256)
@@ -231,9 +267,12 @@ func (c *client) info(now time.Time) string {
 	w("age", i(int64(now.Sub(c.created)/time.Second)))
 	w("idle", i(int64(now.Sub(time.Unix(0, c.lastActive.Load()))/time.Second)))
 	sub, psub, ssub := c.pubsubCounts()
-	if sub+psub+ssub > 0 {
+	switch {
+	case c.blocked.Load():
+		w("flags", "b")
+	case sub+psub+ssub > 0:
 		w("flags", "P")
-	} else {
+	default:
 		w("flags", "N")
 	}
 	w("db", i(int64(c.db.Load())))

@@ -87,6 +87,8 @@ func cmdClient(c *client, argv [][]byte) {
 			return
 		}
 		c.reply(engine.OK)
+	case "unblock":
+		clientUnblock(c, argv)
 	case "getredir":
 		if arity(n == 2) {
 			c.reply(engine.Int(-1))
@@ -107,6 +109,8 @@ func cmdClient(c *client, argv [][]byte) {
 				"NO-TOUCH (ON|OFF)", "    Accepted; memimg keeps no LRU data.",
 				"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
 				"SETNAME <name>", "    Assign the name <name> to the current connection.",
+				"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+				"    Unblock the specified blocked client.",
 				"HELP", "    Print this help.")
 		}
 	default:

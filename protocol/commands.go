@@ -243,6 +243,21 @@ func cmdTime(c *client, argv [][]byte) {
 // it on close), so SAVE and NOSAVE change nothing; NOW and FORCE are
 // accepted. On success the client's connection closes without a reply, as
 // in Redis.
+// ShutdownMode is SHUTDOWN's choice about the last snapshot.
+type ShutdownMode int
+
+// The modes.
+const (
+	// ShutdownDefault snapshots if save points are configured (Redis's
+	// SHUTDOWN without options, and SIGTERM).
+	ShutdownDefault ShutdownMode = iota
+	// ShutdownSave snapshots even without save points (SHUTDOWN SAVE).
+	ShutdownSave
+	// ShutdownNoSave does not snapshot (SHUTDOWN NOSAVE); the log keeps
+	// every write, so nothing is lost, the next start-up replays more.
+	ShutdownNoSave
+)
+
 func cmdShutdown(c *client, argv [][]byte) {
 	var save, nosave, abort bool
 	for _, a := range argv[1:] {
@@ -271,7 +286,14 @@ func cmdShutdown(c *client, argv [][]byte) {
 	s.log.Info("SHUTDOWN requested by a client", "id", c.id, "addr", c.addr)
 	var err error
 	if s.cfg.Shutdown != nil {
-		err = s.cfg.Shutdown()
+		mode := ShutdownDefault
+		switch {
+		case save:
+			mode = ShutdownSave
+		case nosave:
+			mode = ShutdownNoSave
+		}
+		err = s.cfg.Shutdown(mode)
 	} else {
 		go s.Close()
 	}

@@ -44,6 +44,7 @@ const MinProtoMaxBulkLen = 1 << 20
 func (s *Server) params() []Field {
 	own := []Field{
 		{"databases", strconv.Itoa(s.databases())},
+		{"notify-keyspace-events", engine.FormatKeyspaceEvents(s.notifyFlags.Load())},
 		{"proto-max-bulk-len", strconv.FormatInt(s.maxBulk.Load(), 10)},
 		{"requirepass", s.password()},
 	}
@@ -139,6 +140,14 @@ func (s *Server) setParam(name, value string) (engine.Reply, bool) {
 		return engine.OK, true
 	case "databases":
 		return failed("can't set immutable config")
+	case "notify-keyspace-events":
+		f, err := engine.ParseKeyspaceEvents(value)
+		if err != nil {
+			return failed(err.Error())
+		}
+		s.notifyFlags.Store(f)
+		s.installNotify(s.eng.Load())
+		return engine.OK, true
 	}
 	known := false
 	if s.cfg.Params != nil {

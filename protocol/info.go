@@ -111,10 +111,17 @@ func (s *Server) info(want map[string]bool) string {
 				w.str(f, "0")
 			}
 			w.str("maxclients", "10000")
-			for _, f := range []string{"client_recent_max_input_buffer", "client_recent_max_output_buffer",
-				"blocked_clients", "tracking_clients", "clients_in_timeout_table", "total_blocking_keys"} {
+			for _, f := range []string{"client_recent_max_input_buffer", "client_recent_max_output_buffer"} {
 				w.str(f, "0")
 			}
+			blocked, keys := 0, 0
+			if eng := s.eng.Load(); eng != nil {
+				blocked, keys = eng.Blocked(), eng.WaitingKeys()
+			}
+			w.int("blocked_clients", int64(blocked))
+			w.str("tracking_clients", "0")
+			w.int("clients_in_timeout_table", int64(blocked))
+			w.int("total_blocking_keys", int64(keys))
 		case "memory":
 			s.infoMemory(&w)
 		case "persistence":
@@ -122,6 +129,12 @@ func (s *Server) info(want map[string]bool) string {
 		case "stats":
 			s.infoStats(&w)
 		case "replication":
+			if cl := s.cfg.Cluster; cl != nil {
+				for _, f := range cl.Info() {
+					w.str(f.Name, f.Value)
+				}
+				break
+			}
 			w.str("role", "master")
 			w.str("connected_slaves", "0")
 			w.str("master_failover_state", "no-failover")

@@ -152,6 +152,7 @@ func (s *Server) keyspace() []engine.KeyspaceInfo {
 
 // SetEngine ends loading: from now on the server hands commands to eng.
 func (s *Server) SetEngine(eng *engine.Engine) {
+	s.installNotify(eng)
 	s.eng.Store(eng)
 }
 

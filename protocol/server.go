@@ -33,6 +33,8 @@ type Config struct {
 	// data) with Redis's "-LOADING memimg is loading the dataset in memory"
 	// until SetEngine is called.
 	Engine *engine.Engine
+	// Cluster is the node's replication (cluster_cmd.go); nil standalone.
+	Cluster Cluster
 	// Databases is the number of databases SELECT accepts while the data
 	// set loads; default 16. Once the engine is set, the engine's count.
 	Databases int
@@ -59,7 +61,7 @@ type Config struct {
 	// shutdown and returns at once, without waiting for it (the calling
 	// connection is one that shutdown will close); an error is sent to the
 	// client. Nil: SHUTDOWN shuts this Server down.
-	Shutdown func() error
+	Shutdown func(mode ShutdownMode) error
 	// Info returns extra fields for an INFO section ("server",
 	// "persistence", ...), appended after the server's own. May be nil.
 	Info func(section string) []Field
@@ -78,6 +80,10 @@ type Config struct {
 	// further behind is disconnected. 0 means DefaultPubSubBufferLimit
 	// (32 MiB); a negative value means no limit.
 	PubSubBufferLimit int64
+	// NotifyKeyspaceEvents is the initial notify-keyspace-events value
+	// (keyspace notifications, see notify.go): "" (the default) for none,
+	// "KEA" for every event on both kinds of channels.
+	NotifyKeyspaceEvents string
 }
 
 // Validate reports every problem of c at once.
@@ -85,6 +91,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.MaxRequest < 0 {
 		errs = append(errs, fmt.Errorf("protocol: MaxRequest must not be negative, got %d", c.MaxRequest))
+	}
+	if _, err := engine.ParseKeyspaceEvents(c.NotifyKeyspaceEvents); err != nil {
+		errs = append(errs, fmt.Errorf("protocol: NotifyKeyspaceEvents %q: %v", c.NotifyKeyspaceEvents, err))
 	}
 	if c.ProtoMaxBulkLen < 0 {
 		errs = append(errs, fmt.Errorf("protocol: ProtoMaxBulkLen must not be negative, got %d", c.ProtoMaxBulkLen))
@@ -115,9 +124,12 @@ type Server struct {
 	serving  sync.WaitGroup
 	sampling sync.Once
 	stop     chan struct{}
+	quitting chan struct{} // closed when the server starts closing
 
 	stats serverStats
 	ps    pubsub // subscriptions (pubsub.go)
+
+	notifyFlags atomic.Uint32 // notify-keyspace-events (notify.go)
 }
 
 // New returns a Server for cfg.
@@ -137,19 +149,22 @@ func New(cfg Config) (*Server, error) {
 	var id [20]byte
 	_, _ = rand.Read(id[:])
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		started: time.Now(),
-		runID:   hex.EncodeToString(id[:]),
-		clients: make(map[uint64]*client),
-		drained: make(chan struct{}),
-		stop:    make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		started:  time.Now(),
+		runID:    hex.EncodeToString(id[:]),
+		clients:  make(map[uint64]*client),
+		drained:  make(chan struct{}),
+		stop:     make(chan struct{}),
+		quitting: make(chan struct{}),
 	}
 	if cfg.Databases <= 0 {
 		cfg.Databases = 16
 		s.cfg.Databases = 16
 	}
 	s.eng.Store(cfg.Engine)
+	s.notifyFlags.Store(mustKeyspaceEvents(cfg.NotifyKeyspaceEvents))
+	s.installNotify(cfg.Engine)
 	s.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	pass := cfg.RequirePass
 	s.pass.Store(&pass)
@@ -254,6 +269,7 @@ func (s *Server) beginClose() {
 		return
 	}
 	s.closing = true
+	close(s.quitting)
 	for _, ln := range s.lns {
 		ln.Close()
 	}
@@ -378,14 +394,28 @@ type conn struct {
 	client *client
 	sc     Scanner
 	perr   error // a protocol error found, reported on the next Read
-	sent   bool  // the error reply has been written
+	// Input read while the client was blocked (blocking.go), handed to
+	// redcon before anything else, then the error that ended that read.
+	held    []byte
+	heldErr error
+	sent    bool // the error reply has been written
 }
 
 func (c *conn) Read(p []byte) (int, error) {
 	if c.perr != nil {
 		return 0, c.refuse()
 	}
-	n, err := c.Conn.Read(p)
+	var n int
+	var err error
+	switch {
+	case len(c.held) > 0:
+		n = copy(p, c.held)
+		c.held = c.held[n:]
+	case c.heldErr != nil:
+		err, c.heldErr = c.heldErr, nil
+	default:
+		n, err = c.Conn.Read(p)
+	}
 	if n > 0 {
 		c.client.netIn.Add(uint64(n))
 		c.sc.SetMaxBulkLen(c.client.srv.maxBulk.Load())

@@ -523,7 +523,7 @@ func TestShutdownDrains(t *testing.T) {
 
 func TestShutdownCommand(t *testing.T) {
 	called := make(chan struct{}, 1)
-	ts := startTestServer(t, Config{Shutdown: func() error { called <- struct{}{}; return nil }})
+	ts := startTestServer(t, Config{Shutdown: func(ShutdownMode) error { called <- struct{}{}; return nil }})
 	c := dialRaw(t, ts.addr)
 	c.send("*1\r\n$8\r\nSHUTDOWN\r\n")
 	c.expectClosed()

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// The keyspace commands (Redis's "generic" group, and the "server"
-// commands DBSIZE, FLUSHDB and FLUSHALL). Arity, flags and key positions
+// The keyspace commands (Redis's "generic" group, with MOVE, SWAPDB, COPY
+// and OBJECT, and the "server" commands DBSIZE, FLUSHDB and FLUSHALL). Arity, flags and key positions
 // are Redis 7.2's. Their checks refuse every input that could never apply
 // with Redis's error texts; the engine parses the options again with the
 // same functions when a command applies.
@@ -59,6 +59,18 @@ func init() {
 		{Name: "touch", Arity: -2, Flags: r | f, FirstKey: 1, LastKey: -1, Step: 1,
 			Summary: "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
 			Since:   "3.2.1"},
+		{Name: "move", Arity: 3, Flags: w | f, FirstKey: 1, LastKey: 1, Step: 1,
+			Summary: "Moves a key to another database.", Since: "1.0.0",
+			Check: checkMove},
+		{Name: "swapdb", Arity: 3, Flags: w | f,
+			Summary: "Swaps two Redis databases.", Since: "4.0.0",
+			Check: checkSwapDB},
+		{Name: "copy", Arity: -3, Flags: w | DenyOOM, FirstKey: 1, LastKey: 2, Step: 1,
+			Summary: "Copies the value of a key to a new key.", Since: "6.2.0",
+			Check: func(argv [][]byte) error { _, err := ParseCopy(argv, -1); return err }},
+		{Name: "object", Arity: -2, Flags: r, FirstKey: 2, LastKey: 2, Step: 1,
+			Summary: "A container for object introspection commands.", Since: "2.2.3",
+			Check: checkObject},
 	}
 	for _, c := range generic {
 		c.Group = "generic"
@@ -88,7 +100,129 @@ var (
 	ErrExpireNXAndOthers = Error("ERR NX and XX, GT or LT options at the same time are not compatible")
 	// ErrExpireGTAndLT is EXPIRE's error for GT given with LT.
 	ErrExpireGTAndLT = Error("ERR GT and LT options at the same time are not compatible")
+	// ErrSameObject is MOVE's error for the current database as the target,
+	// and COPY's for a key copied onto itself.
+	ErrSameObject = Error("ERR source and destination objects are the same")
+	// ErrIntRange is Redis's error for an integer argument that parses but
+	// does not fit in a C int (a DB index of MOVE or COPY). "must between"
+	// is Redis's wording.
+	ErrIntRange = Error("ERR value is out of range, value must between -2147483648 and 2147483647")
+	// ErrSwapDBFirst and ErrSwapDBSecond are SWAPDB's errors for an index
+	// that is not an integer (or does not fit in a C int).
+	ErrSwapDBFirst  = Error("ERR invalid first DB index")
+	ErrSwapDBSecond = Error("ERR invalid second DB index")
+	// ErrNoLFU is OBJECT FREQ's error: memimg has no eviction policy, so no
+	// LFU policy is ever selected.
+	ErrNoLFU = Error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. " +
+		"Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
 )
+
+// ParseDBIndex reads a database index as Redis's getIntFromObjectOrReply
+// does: "not an integer" for a non-number, "out of range" for a number
+// outside a C int. Whether the database exists is the caller's check.
+func ParseDBIndex(b []byte) (int, error) {
+	n, ok := ParseInt(b)
+	if !ok {
+		return 0, ErrNotInteger
+	}
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return 0, ErrIntRange
+	}
+	return int(n), nil
+}
+
+// ParseSwapDB reads SWAPDB's two indexes. A negative index is left to the
+// range check of the caller ("ERR DB index is out of range"), as in Redis.
+func ParseSwapDB(argv [][]byte) (a, b int, err error) {
+	parse := func(v []byte, bad Error) (int, error) {
+		n, ok := ParseInt(v)
+		if !ok || n < math.MinInt32 || n > math.MaxInt32 {
+			return 0, bad
+		}
+		return int(n), nil
+	}
+	if a, err = parse(argv[1], ErrSwapDBFirst); err != nil {
+		return 0, 0, err
+	}
+	if b, err = parse(argv[2], ErrSwapDBSecond); err != nil {
+		return 0, 0, err
+	}
+	return a, b, nil
+}
+
+// checkMove refuses what MOVE could never apply: an index that is not a
+// C int, or negative (the upper bound depends on the server's databases
+// and is checked when the command applies).
+func checkMove(argv [][]byte) error {
+	db, err := ParseDBIndex(argv[2])
+	if err == nil && db < 0 {
+		err = ErrDBIndex
+	}
+	return err
+}
+
+// checkSwapDB refuses what SWAPDB could never apply, as checkMove does.
+func checkSwapDB(argv [][]byte) error {
+	a, b, err := ParseSwapDB(argv)
+	if err == nil && (a < 0 || b < 0) {
+		err = ErrDBIndex
+	}
+	return err
+}
+
+// CopyArgs are the options of COPY source destination [DB db] [REPLACE].
+type CopyArgs struct {
+	// DB is the target database; -1 when not given (the current one).
+	DB int
+	// Replace lets COPY overwrite an existing destination.
+	Replace bool
+}
+
+// ParseCopy reads COPY's options in Redis's order: each DB index is
+// checked for range as soon as it is read ("ERR DB index is out of
+// range", before a syntax error further on). databases is the number of
+// databases; -1 when unknown (the schema's check), where only a negative
+// index is known to be out of range and the engine checks the rest when
+// the command applies.
+func ParseCopy(argv [][]byte, databases int) (CopyArgs, error) {
+	a := CopyArgs{DB: -1}
+	for i := 3; i < len(argv); i++ {
+		switch {
+		case EqualFold(argv[i], "replace"):
+			a.Replace = true
+		case EqualFold(argv[i], "db") && i+1 < len(argv):
+			n, err := ParseDBIndex(argv[i+1])
+			if err != nil {
+				return CopyArgs{}, err
+			}
+			if n < 0 || (databases >= 0 && n >= databases) {
+				return CopyArgs{}, ErrDBIndex
+			}
+			a.DB = n
+			i++
+		default:
+			return CopyArgs{}, ErrSyntax
+		}
+	}
+	return a, nil
+}
+
+// checkObject checks OBJECT's subcommand and its arity with Redis's texts.
+func checkObject(argv [][]byte) error {
+	sub := strings.ToLower(string(argv[1]))
+	want := 3
+	switch sub {
+	case "encoding", "freq", "idletime", "refcount":
+	case "help":
+		want = 2
+	default:
+		return Error("ERR unknown subcommand '" + truncate(string(argv[1]), 128) + "'. Try OBJECT HELP.")
+	}
+	if len(argv) != want {
+		return WrongArity("object|" + sub)
+	}
+	return nil
+}
 
 // ExpireArgs are the arguments of EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT
 // as given: the number, its unit and base, and the Redis 7 conditions.

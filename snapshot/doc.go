@@ -17,7 +17,9 @@
 //
 // A Saver takes each snapshot from an O(1) copy-on-write View of the image
 // (engine.Engine.Clone, taken between two applied batches), then writes it
-// in the background while the writers keep going (DESIGN rule 5).
+// in the background while the writers keep going (DESIGN rule 5). The
+// writer is paced to Options.WriteCPU of one core (default half), so that
+// on a small machine the clients keep most of the processor meanwhile.
 //
 // # Incremental and full snapshots
 //
@@ -127,7 +129,10 @@
 //     ErrCorrupt; an unknown format or value encoding version is
 //     ErrVersion.
 //  4. Load every data key into an engine.Loader; the number of keys and the
-//     digest must equal the metadata's, else ErrCorrupt.
+//     digest must equal the metadata's, else ErrCorrupt. One pass over the
+//     store on two goroutines (engine.Loader.AddAll): one iterates Pebble
+//     and decodes the values, the other builds the B-trees (bulk-loaded in
+//     key order) and sums the digest.
 //  5. The engine replays the log from N+1: the log must hold N+1 (or end at
 //     N); a gap is an error. The daemon, when the snapshot cannot be loaded
 //     and the log still starts at index 1, replays the whole log instead and

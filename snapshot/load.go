@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -54,26 +55,40 @@ func loadData(db *pebble.DB, m Meta, databases int, logf func(msg string, args .
 	}
 	defer it.Close()
 	ld := engine.NewLoader(databases, m.Index, m.Term, m.Time)
-	var r engine.Record
+	// The iteration, and the decoding of the values, run on a goroutine of
+	// their own while this one builds the trees and the digest (AddAll):
+	// the count and the digest are checked in the same single pass.
 	n := uint64(0)
 	next := start.Add(loadProgressEvery)
-	for ok := it.First(); ok; ok = it.Next() {
+	first := true
+	var srcErr error // an error of the store, not of a record's contents
+	err = ld.AddAll(func(r *engine.Record) (bool, error) {
+		var ok bool
+		if first {
+			ok, first = it.First(), false
+		} else {
+			ok = it.Next()
+		}
+		if !ok {
+			if err := it.Error(); err != nil {
+				srcErr = fmt.Errorf("snapshot: load: %w", err)
+			}
+			return false, srcErr
+		}
 		dbi, key, err := parseDataKey(it.Key())
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		val, err := it.ValueAndErr()
 		if err != nil {
-			return nil, fmt.Errorf("snapshot: load key %q: %w", key, err)
+			srcErr = fmt.Errorf("snapshot: load key %q: %w", key, err)
+			return false, srcErr
 		}
 		typ, exp, enc, err := parseValue(val)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		r = engine.Record{DB: dbi, Key: unsafe.String(unsafe.SliceData(key), len(key)), Type: typ, Exp: exp, Value: enc}
-		if err := ld.Add(&r); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
-		}
+		*r = engine.Record{DB: dbi, Key: unsafe.String(unsafe.SliceData(key), len(key)), Type: typ, Exp: exp, Value: enc}
 		n++
 		if n%65536 == 0 && time.Now().After(next) {
 			next = time.Now().Add(loadProgressEvery)
@@ -81,9 +96,13 @@ func loadData(db *pebble.DB, m Meta, databases int, logf func(msg string, args .
 				"percent", fmt.Sprintf("%.1f", 100*float64(n)/float64(max(m.Keys, 1))),
 				"elapsed", time.Since(start).Round(time.Millisecond))
 		}
-	}
-	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("snapshot: load: %w", err)
+		return true, nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrCorrupt) || err == srcErr {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if n != m.Keys {
 		return nil, fmt.Errorf("%w: %d keys, the metadata says %d", ErrCorrupt, n, m.Keys)

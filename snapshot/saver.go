@@ -321,7 +321,14 @@ func (s *Saver) due(now time.Time) bool {
 // rules configured and changes since the last snapshot, it then writes one
 // more (as Redis saves at shutdown when it has save points); its error is
 // returned.
-func (s *Saver) Close(final bool) error {
+func (s *Saver) Close(final bool) error { return s.close(final, false) }
+
+// CloseAndSave is Close for SHUTDOWN SAVE: it takes a last snapshot if
+// anything changed since the previous one, whether or not save points are
+// configured.
+func (s *Saver) CloseAndSave() error { return s.close(true, true) }
+
+func (s *Saver) close(final, force bool) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -333,7 +340,7 @@ func (s *Saver) Close(final bool) error {
 	for s.running {
 		s.idle.Wait()
 	}
-	save := final && len(s.st.Rules) > 0 && s.changesLocked() > 0
+	save := final && (force || len(s.st.Rules) > 0) && s.changesLocked() > 0
 	if save {
 		s.running = true
 		s.st.InProgress, s.st.Started = true, time.Now()

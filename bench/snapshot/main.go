@@ -1,6 +1,7 @@
-// Command snapshot measures memimg's snapshots against a real memimgd:
+// Command snapshot measures memimg's snapshots against a real memimgd, and
+// the same things on redis-server in the same run:
 //
-//	go run ./bench/snapshot [-keys 1000000] [-clients 50] [-duration 10s] [-memimgd PATH]
+//	go run ./bench/snapshot [-keys 1000000] [-clients 50] [-duration 10s] [-memimgd PATH] [-redis-server PATH]
 //
 // It loads -keys keys ("key:%012d", 64-byte random values) with pipelined
 // SETs (one log entry each) and restarts the server: start-up by replaying
@@ -10,11 +11,18 @@
 // while an incremental BGSAVE runs after 1% of the keys changed; it reports
 // SET latency p50, p99, p99.9 and max of each window, and the cost of both
 // snapshots (INFO persistence). Last, SAVE and restart: start-up from the
-// snapshot (plus an empty log tail).
+// snapshot (plus an empty log tail). Start-up is the time from exec to the
+// first PING answered PONG (a loading server answers -LOADING).
 //
-// It prints a Markdown report. The server runs with --save "" (snapshots
-// only on demand) in a temporary directory, removed at the end (-keep keeps
-// it, with the server's log).
+// Then Redis (redis.go; skipped with a message if redis-server is missing):
+// appendonly yes, appendfsync always, no RDB preamble; the same load, a
+// restart (start-up from the AOF of those SETs), the same stall windows
+// without and during BGSAVE (fork), a BGSAVE after 1% changed, and a
+// restart from dump.rdb.
+//
+// It prints a Markdown report. The servers run in a temporary directory,
+// removed at the end (-keep keeps it, with the servers' logs), on loopback
+// ports chosen at run time, and are stopped by PID.
 package main
 
 import (
@@ -23,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +53,7 @@ var (
 	duration = flag.Duration("duration", 10*time.Second, "length of the no-snapshot window")
 	bin      = flag.String("memimgd", "", "memimgd binary (default: go build ./cmd/memimgd)")
 	keep     = flag.Bool("keep", false, "keep the data directory")
+	redisBin = flag.String("redis-server", "redis-server", "redis-server binary for the same measurements on Redis (not found: skipped)")
 )
 
 func main() {
@@ -98,33 +108,30 @@ func run() error {
 
 	// 2. Writer stall.
 	ctx := context.Background()
-	base := measure(srv, *clients, *duration, nil)
-	full := measure(srv, *clients, 0, func() error { return bgsave(ctx, rdb) })
+	base := measure(srv.addr, *clients, *duration, nil)
+	var fullWall, incrWall time.Duration
+	full := measure(srv.addr, *clients, 0, func() error {
+		t0 := time.Now()
+		err := bgsave(ctx, rdb)
+		fullWall = time.Since(t0)
+		return err
+	})
 	fullMs, fullBytes, fullKind := snapInfo(ctx, rdb)
 	changed := *keys / 100
 	if err := change(rdb, changed); err != nil {
 		return err
 	}
-	incr := measure(srv, *clients, 0, func() error { return bgsave(ctx, rdb) })
+	incr := measure(srv.addr, *clients, 0, func() error {
+		t0 := time.Now()
+		err := bgsave(ctx, rdb)
+		incrWall = time.Since(t0)
+		return err
+	})
 	incrMs, incrBytes, incrKind := snapInfo(ctx, rdb)
 	disk := info(ctx, rdb, "memimg_snapshot_disk_bytes")
+	logBytes := info(ctx, rdb, "memimg_log_disk_bytes")
 
-	fmt.Printf("## Writer stall: SET latency, %d clients, one command at a time\n\n", *clients)
-	fmt.Println("| window | SETs | SET/s | p50 | p99 | p99.9 | max |")
-	fmt.Println("|---|---|---|---|---|---|---|")
-	base.row("no snapshot")
-	full.row("during BGSAVE (" + fullKind + ", whole image)")
-	incr.row(fmt.Sprintf("during BGSAVE (%s, %d keys changed)", incrKind, changed))
-	fmt.Println()
-
-	fmt.Printf("## Snapshot cost\n\n")
-	fmt.Println("| snapshot | wall time | bytes written |")
-	fmt.Println("|---|---|---|")
-	fmt.Printf("| %s, %d keys | %s ms | %s |\n", fullKind, *keys, fullMs, fullBytes)
-	fmt.Printf("| %s, %d keys changed (1%%) | %s ms | %s |\n", incrKind, changed, incrMs, incrBytes)
-	fmt.Printf("\nstore on disk: %s bytes\n\n", disk)
-
-	// 4. Start-up from the snapshot.
+	// 3. Start-up from the snapshot.
 	if err := rdb.Do(ctx, "save").Err(); err != nil {
 		return fmt.Errorf("SAVE: %w", err)
 	}
@@ -135,11 +142,56 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("## Start-up, %d keys\n\n", *keys)
-	fmt.Println("| from | to ready | log replayed | snapshot loaded |")
-	fmt.Println("|---|---|---|---|")
-	replayStart.row("the whole log (no snapshot)")
-	snapStart.row("the snapshot + the log after it")
+	srv.kill()
+
+	// 4. The same on Redis.
+	rr, err := runRedis(tmp)
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+
+	fmt.Printf("## Writer stall: SET latency, %d clients, one command at a time\n\n", *clients)
+	fmt.Println("| system | window | SETs | SET/s | p50 | p99 | p99.9 | max |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
+	base.row("memimg", "no snapshot")
+	full.row("memimg", "during BGSAVE ("+fullKind+", whole image)")
+	incr.row("memimg", fmt.Sprintf("during BGSAVE (%s, %d keys changed)", incrKind, changed))
+	if rr != nil {
+		rr.base.row("redis", "no BGSAVE")
+		rr.bgsave.row("redis", "during BGSAVE (fork, whole data set)")
+	}
+	fmt.Println()
+
+	fmt.Printf("## Snapshot cost\n\n")
+	fmt.Println("| system | snapshot | wall time (BGSAVE to done) | server-reported time | bytes written |")
+	fmt.Println("|---|---|---|---|---|")
+	fmt.Printf("| memimg | %s, %d keys | %v | %s ms | %s |\n", fullKind, *keys, fullWall.Round(time.Millisecond), fullMs, fullBytes)
+	fmt.Printf("| memimg | %s, %d keys changed (1%%) | %v | %s ms | %s |\n", incrKind, changed, incrWall.Round(time.Millisecond), incrMs, incrBytes)
+	if rr != nil {
+		fmt.Printf("| redis | BGSAVE, %d keys | %v | - | %d (dump.rdb) |\n", *keys, rr.bgsaveWall.Round(time.Millisecond), rr.rdbBytes)
+		fmt.Printf("| redis | BGSAVE after %d keys changed (always whole) | %v | - | %d |\n", changed, rr.bgsave2Wall.Round(time.Millisecond), rr.rdbBytes)
+	}
+	fmt.Println()
+
+	fmt.Printf("## On disk\n\n")
+	fmt.Println("| system | snapshot / RDB bytes | log / AOF bytes |")
+	fmt.Println("|---|---|---|")
+	fmt.Printf("| memimg | %s (Pebble store) | %s (whole log at the end, zstd-sealed segments) |\n", disk, logBytes)
+	if rr != nil {
+		fmt.Printf("| redis | %d (dump.rdb) | %d (AOF of the %d loading SETs) |\n", rr.rdbBytes, rr.aofBytes, *keys)
+	}
+	fmt.Println()
+
+	fmt.Printf("## Start-up, %d keys: exec to first PONG\n\n", *keys)
+	fmt.Println("| system | from | to first PONG | log replayed | snapshot loaded |")
+	fmt.Println("|---|---|---|---|---|")
+	replayStart.row("memimg", fmt.Sprintf("the log only (%d SET entries)", *keys))
+	snapStart.row("memimg", "the snapshot + the log after it")
+	if rr != nil {
+		fmt.Printf("| redis | AOF (%d SETs, no RDB preamble) | %v | - | - |\n", *keys, rr.aofStart.Round(time.Millisecond))
+		fmt.Printf("| redis | RDB | %v | - | - |\n", rr.rdbStart.Round(time.Millisecond))
+		fmt.Printf("\n%s\n", rr.version)
+	}
 	return nil
 }
 
@@ -151,7 +203,7 @@ type server struct {
 	log  *os.File
 }
 
-var readyRE = regexp.MustCompile(`msg="ready to accept connections".* addr=(\S+)`)
+var readyRE = regexp.MustCompile(`msg="ready to accept connections"`)
 
 func start(dir string) (*server, error) {
 	s := &server{dir: dir}
@@ -165,8 +217,8 @@ type startup struct {
 	replayed, loaded string
 }
 
-func (st startup) row(name string) {
-	fmt.Printf("| %s | %v | %s | %s |\n", name, st.total.Round(time.Millisecond), st.replayed, st.loaded)
+func (st startup) row(system, name string) {
+	fmt.Printf("| %s | %s | %v | %s | %s |\n", system, name, st.total.Round(time.Millisecond), st.replayed, st.loaded)
 }
 
 var (
@@ -174,7 +226,8 @@ var (
 	loadedRE   = regexp.MustCompile(`msg="snapshot loaded".* keys=(\d+) .*elapsed=(\S+)`)
 )
 
-// restart starts the server on its directory and waits for it to be ready.
+// restart starts the server on its directory and port and waits for its
+// first successful PING (PONG, not -LOADING): the start-up time.
 func (s *server) restart() (startup, error) {
 	logPath := s.dir + ".log"
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -182,7 +235,13 @@ func (s *server) restart() (startup, error) {
 		return startup{}, err
 	}
 	s.log = f
-	s.cmd = exec.Command(*bin, "--port", "0", "--dir", s.dir, "--save", "")
+	if s.addr == "" {
+		if s.addr, err = freeAddr(); err != nil {
+			return startup{}, err
+		}
+	}
+	_, port, _ := strings.Cut(s.addr, ":")
+	s.cmd = exec.Command(*bin, "--port", port, "--dir", s.dir, "--save", "")
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return startup{}, err
@@ -193,10 +252,11 @@ func (s *server) restart() (startup, error) {
 		return startup{}, err
 	}
 	pw.Close()
-	ready := make(chan string, 1)
 	var lines []string
 	var mu sync.Mutex
+	logDone := make(chan struct{})
 	go func() {
+		defer close(logDone)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			l := sc.Text()
@@ -204,30 +264,64 @@ func (s *server) restart() (startup, error) {
 			mu.Lock()
 			lines = append(lines, l)
 			mu.Unlock()
-			if m := readyRE.FindStringSubmatch(l); m != nil {
-				ready <- m[1]
-			}
 		}
 	}()
-	select {
-	case addr := <-ready:
-		st := startup{total: time.Since(t0), replayed: "-", loaded: "-"}
-		s.addr = addr
-		mu.Lock()
-		for _, l := range lines {
-			if m := replayedRE.FindStringSubmatch(l); m != nil {
-				st.replayed = m[1] + " entries in " + m[2]
-			}
-			if m := loadedRE.FindStringSubmatch(l); m != nil {
-				st.loaded = m[1] + " keys in " + m[2]
-			}
-		}
-		mu.Unlock()
-		return st, nil
-	case <-time.After(10 * time.Minute):
+	if err := waitPong(s.addr, logDone); err != nil {
 		s.kill()
-		return startup{}, fmt.Errorf("memimgd not ready; see %s", logPath)
+		return startup{}, fmt.Errorf("memimgd: %w; see %s", err, logPath)
 	}
+	st := startup{total: time.Since(t0), replayed: "-", loaded: "-"}
+	// The ready line follows the first PONG closely; give it a moment.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		seen := slices.ContainsFunc(lines, readyRE.MatchString)
+		mu.Unlock()
+		if seen {
+			break
+		}
+	}
+	mu.Lock()
+	for _, l := range lines {
+		if m := replayedRE.FindStringSubmatch(l); m != nil {
+			st.replayed = m[1] + " entries in " + m[2]
+		}
+		if m := loadedRE.FindStringSubmatch(l); m != nil {
+			st.loaded = m[1] + " keys in " + m[2]
+		}
+	}
+	mu.Unlock()
+	return st, nil
+}
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// waitPong polls PING on addr every 2 ms until it answers PONG (a server
+// still loading answers -LOADING), for at most 10 minutes or until exited
+// is closed.
+func waitPong(addr string, exited <-chan struct{}) error {
+	rdb := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1, MaxRetries: -1,
+		DialTimeout: 100 * time.Millisecond, ReadTimeout: time.Second})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		if rdb.Ping(context.Background()).Val() == "PONG" {
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("the server exited")
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("no PONG in 10 minutes")
 }
 
 func (s *server) client(pool int) *redis.Client {
@@ -344,7 +438,7 @@ type window struct {
 	elapsed time.Duration
 }
 
-func (w window) row(name string) {
+func (w window) row(system, name string) {
 	slices.Sort(w.lat)
 	q := func(p float64) string {
 		if len(w.lat) == 0 {
@@ -357,7 +451,7 @@ func (w window) row(name string) {
 	if len(w.lat) > 0 {
 		max = fmtDur(w.lat[len(w.lat)-1])
 	}
-	fmt.Printf("| %s | %d | %s | %s | %s | %s | %s |\n", name, len(w.lat), strconv.Itoa(int(rate)), q(0.5), q(0.99), q(0.999), max)
+	fmt.Printf("| %s | %s | %d | %s | %s | %s | %s | %s |\n", system, name, len(w.lat), strconv.Itoa(int(rate)), q(0.5), q(0.99), q(0.999), max)
 }
 
 func fmtDur(d time.Duration) string {
@@ -370,7 +464,7 @@ func fmtDur(d time.Duration) string {
 // measure runs clients writers; with during nil, for d; otherwise it starts
 // the writers, lets them run 500 ms, runs during, and keeps only the
 // latencies of the requests started while during ran.
-func measure(srv *server, clients int, d time.Duration, during func() error) window {
+func measure(addr string, clients int, d time.Duration, during func() error) window {
 	var stop atomic.Bool
 	type sample struct {
 		at  time.Time
@@ -382,7 +476,7 @@ func measure(srv *server, clients int, d time.Duration, during func() error) win
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rdb := redis.NewClient(&redis.Options{Addr: srv.addr, PoolSize: 1})
+			rdb := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1})
 			defer rdb.Close()
 			rng := rand.New(rand.NewPCG(uint64(c), 7))
 			ctx := context.Background()

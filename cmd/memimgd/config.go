@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -38,6 +39,21 @@ type Config struct {
 	Save            string
 	MaxMemory       string
 	WALRetain       string
+	// SnapshotWriteCPU is snapshot-write-cpu: the share of one core a
+	// snapshot's writer takes at most.
+	SnapshotWriteCPU string
+	// NotifyKeyspaceEvents is notify-keyspace-events: the classes of
+	// keyspace notifications to publish ("" for none, "KEA" for all).
+	NotifyKeyspaceEvents string
+
+	// Cluster (replication through Raft): see docs/operations.md.
+	ClusterNodeID       string
+	ClusterAddr         string
+	ClusterBootstrap    string // yes | no
+	ClusterJoin         string // a member's client address
+	ClusterNonvoter     string // yes | no
+	ClusterForwardWrite string // yes | no
+	ClusterCompact      string // entries; 0 keeps the whole log
 }
 
 // DefaultConfig returns the defaults: Redis's where memimg has the same
@@ -45,17 +61,23 @@ type Config struct {
 // whole log kept.
 func DefaultConfig() Config {
 	return Config{
-		Port:            "6379",
-		Bind:            "127.0.0.1",
-		Dir:             "./memimg-data",
-		AppendFsync:     "always",
-		AppendOnly:      "yes",
-		Databases:       "16",
-		ProtoMaxBulkLen: "512mb",
-		LogLevel:        "notice",
-		Save:            DefaultSave,
-		MaxMemory:       "0",
-		WALRetain:       "all",
+		Port:             "6379",
+		Bind:             "127.0.0.1",
+		Dir:              "./memimg-data",
+		AppendFsync:      "always",
+		AppendOnly:       "yes",
+		Databases:        "16",
+		ProtoMaxBulkLen:  "512mb",
+		LogLevel:         "notice",
+		Save:             DefaultSave,
+		MaxMemory:        "0",
+		WALRetain:        "all",
+		SnapshotWriteCPU: "0.3",
+
+		ClusterBootstrap:    "no",
+		ClusterNonvoter:     "no",
+		ClusterForwardWrite: "yes",
+		ClusterCompact:      "0",
 	}
 }
 
@@ -65,22 +87,32 @@ type directive struct {
 	name  string
 	field func(*Config) *string
 	usage string
+	flag  bool // a yes/no setting that may be given as a bare --flag
 }
 
 var directives = []directive{
-	{"port", func(c *Config) *string { return &c.Port }, "TCP port to listen on; 0 chooses a free port (default 6379)"},
-	{"bind", func(c *Config) *string { return &c.Bind }, "address to listen on (default 127.0.0.1)"},
-	{"dir", func(c *Config) *string { return &c.Dir }, "data directory; the log is DIR/wal (default ./memimg-data)"},
-	{"appendfsync", func(c *Config) *string { return &c.AppendFsync }, "always | everysec | no: when the log is fsynced (default always)"},
-	{"appendonly", func(c *Config) *string { return &c.AppendOnly }, "yes: memimg always logs every write (default yes)"},
-	{"requirepass", func(c *Config) *string { return &c.RequirePass }, "password clients must AUTH with (default none)"},
-	{"databases", func(c *Config) *string { return &c.Databases }, "number of databases, SELECT 0..N-1 (default 16)"},
-	{"proto-max-bulk-len", func(c *Config) *string { return &c.ProtoMaxBulkLen }, "largest bulk string a client may send, e.g. 512mb, 1gb (default 512mb)"},
-	{"loglevel", func(c *Config) *string { return &c.LogLevel }, "debug | verbose | notice | warning | nothing (default notice)"},
-	{"logfile", func(c *Config) *string { return &c.LogFile }, "log file; empty logs to stderr (default \"\")"},
-	{"save", func(c *Config) *string { return &c.Save }, "snapshot points \"<seconds> <changes> ...\"; \"\" for none (default \"" + DefaultSave + "\")"},
-	{"maxmemory", func(c *Config) *string { return &c.MaxMemory }, "0 only: the whole data set lives in memory (default 0)"},
-	{"wal-retain", func(c *Config) *string { return &c.WALRetain }, "all | snapshot | <duration> | <size>: which log segments a snapshot lets go (default all: keep the whole log)"},
+	{"port", func(c *Config) *string { return &c.Port }, "TCP port to listen on; 0 chooses a free port (default 6379)", false},
+	{"bind", func(c *Config) *string { return &c.Bind }, "address to listen on (default 127.0.0.1)", false},
+	{"dir", func(c *Config) *string { return &c.Dir }, "data directory; the log is DIR/wal (default ./memimg-data)", false},
+	{"appendfsync", func(c *Config) *string { return &c.AppendFsync }, "always | everysec | no: when the log is fsynced (default always)", false},
+	{"appendonly", func(c *Config) *string { return &c.AppendOnly }, "yes: memimg always logs every write (default yes)", false},
+	{"requirepass", func(c *Config) *string { return &c.RequirePass }, "password clients must AUTH with (default none)", false},
+	{"databases", func(c *Config) *string { return &c.Databases }, "number of databases, SELECT 0..N-1 (default 16)", false},
+	{"proto-max-bulk-len", func(c *Config) *string { return &c.ProtoMaxBulkLen }, "largest bulk string a client may send, e.g. 512mb, 1gb (default 512mb)", false},
+	{"loglevel", func(c *Config) *string { return &c.LogLevel }, "debug | verbose | notice | warning | nothing (default notice)", false},
+	{"logfile", func(c *Config) *string { return &c.LogFile }, "log file; empty logs to stderr (default \"\")", false},
+	{"save", func(c *Config) *string { return &c.Save }, "snapshot points \"<seconds> <changes> ...\"; \"\" for none (default \"" + DefaultSave + "\")", false},
+	{"maxmemory", func(c *Config) *string { return &c.MaxMemory }, "0 only: the whole data set lives in memory (default 0)", false},
+	{"wal-retain", func(c *Config) *string { return &c.WALRetain }, "all | snapshot | <duration> | <size>: which log segments a snapshot lets go (default all: keep the whole log)", false},
+	{"notify-keyspace-events", func(c *Config) *string { return &c.NotifyKeyspaceEvents }, "keyspace notifications to publish, Redis's classes, e.g. KEA (default \"\": none)", false},
+	{"snapshot-write-cpu", func(c *Config) *string { return &c.SnapshotWriteCPU }, "share of one core a snapshot's writer takes at most, 0.05..1: lower means less stall for the clients and a longer snapshot (default 0.3)", false},
+	{"cluster-node-id", func(c *Config) *string { return &c.ClusterNodeID }, "this node's id in a cluster; with --cluster-addr it runs in a cluster (default \"\": standalone)", false},
+	{"cluster-addr", func(c *Config) *string { return &c.ClusterAddr }, "host:port of this node's Raft transport, as the other members reach it", false},
+	{"cluster-bootstrap", func(c *Config) *string { return &c.ClusterBootstrap }, "start a new cluster with this node as its first member (keeps a standalone node's data)", true},
+	{"cluster-join", func(c *Config) *string { return &c.ClusterJoin }, "host:port (client port) of a member of the cluster to join", false},
+	{"cluster-nonvoter", func(c *Config) *string { return &c.ClusterNonvoter }, "join as a non-voting member (a read replica)", true},
+	{"cluster-compact-entries", func(c *Config) *string { return &c.ClusterCompact }, "N > 0: Raft snapshots every N entries and deletes the log before the last N; a follower further behind receives the snapshot (default 0: keep the whole log)", false},
+	{"cluster-forward-writes", func(c *Config) *string { return &c.ClusterForwardWrite }, "yes: a follower sends writes to the leader; no: answer -READONLY (default yes)", false},
 }
 
 func findDirective(name string) *directive {
@@ -127,6 +159,20 @@ func parseArgs(args []string, stderr io.Writer) (Config, error) {
 	fs.Usage = func() { printUsage(stderr) }
 	for _, d := range directives {
 		p := d.field(&cfg)
+		if d.flag {
+			fs.BoolFunc(d.name, d.usage, func(v string) error {
+				switch strings.ToLower(v) {
+				case "true", "yes", "1":
+					*p = "yes"
+				case "false", "no", "0":
+					*p = "no"
+				default:
+					return fmt.Errorf("yes or no, got %q", v)
+				}
+				return nil
+			})
+			continue
+		}
 		fs.Func(d.name, d.usage, func(v string) error { *p = v; return nil })
 	}
 	if err := fs.Parse(args); err != nil {
@@ -306,7 +352,21 @@ type settings struct {
 	logFile         string
 	saveRules       []snapshot.Rule
 	retain          retainPolicy
+	notifyEvents    string // notify-keyspace-events, validated
+	cluster         clusterSettings
+	snapshotCPU     float64
 }
+
+// clusterSettings are the cluster directives, validated; zero standalone.
+type clusterSettings struct {
+	nodeID, addr, join  string
+	bootstrap, nonvoter bool
+	forward             bool
+	compact             uint64
+}
+
+// enabled reports whether the node runs in a cluster.
+func (c clusterSettings) enabled() bool { return c.nodeID != "" }
 
 // Log levels: Redis's four, mapped onto slog's (verbose sits between debug
 // and info).
@@ -376,6 +436,61 @@ func (c Config) settings() (settings, error) {
 		bad("wal-retain: %v", err)
 	} else {
 		s.retain = p
+	}
+	if _, err := engine.ParseKeyspaceEvents(c.NotifyKeyspaceEvents); err != nil {
+		bad("notify-keyspace-events: %v, got %q", err, c.NotifyKeyspaceEvents)
+	} else {
+		s.notifyEvents = c.NotifyKeyspaceEvents
+	}
+	if v, err := strconv.ParseFloat(c.SnapshotWriteCPU, 64); err != nil || v < 0.05 || v > 1 {
+		bad("snapshot-write-cpu must be a share of one core from 0.05 to 1, got %q", c.SnapshotWriteCPU)
+	} else {
+		s.snapshotCPU = v
+	}
+	yesNo := func(name, v string) bool {
+		switch strings.ToLower(v) {
+		case "yes":
+			return true
+		case "no", "":
+			return false
+		}
+		bad("%s must be yes or no, got %q", name, v)
+		return false
+	}
+	cs := &s.cluster
+	cs.nodeID, cs.addr, cs.join = c.ClusterNodeID, c.ClusterAddr, c.ClusterJoin
+	cs.bootstrap = yesNo("cluster-bootstrap", c.ClusterBootstrap)
+	cs.nonvoter = yesNo("cluster-nonvoter", c.ClusterNonvoter)
+	cs.forward = yesNo("cluster-forward-writes", c.ClusterForwardWrite)
+	if v, err := strconv.ParseUint(c.ClusterCompact, 10, 64); err != nil {
+		bad("cluster-compact-entries must be a count of entries, got %q", c.ClusterCompact)
+	} else {
+		cs.compact = v
+	}
+	switch {
+	case cs.nodeID == "" && (cs.addr != "" || cs.join != "" || cs.bootstrap || cs.nonvoter):
+		bad("cluster-addr, cluster-join, cluster-bootstrap and cluster-nonvoter need cluster-node-id")
+	case cs.nodeID != "":
+		if strings.ContainsAny(cs.nodeID, " \t\r\n") {
+			bad("cluster-node-id must not contain spaces, got %q", cs.nodeID)
+		}
+		if _, _, err := net.SplitHostPort(cs.addr); err != nil || cs.addr == "" {
+			bad("cluster-addr must be host:port, got %q", cs.addr)
+		}
+		if cs.join != "" {
+			if _, _, err := net.SplitHostPort(cs.join); err != nil {
+				bad("cluster-join must be host:port, got %q", cs.join)
+			}
+		}
+		if cs.bootstrap && cs.join != "" {
+			bad("cluster-bootstrap and cluster-join exclude each other: bootstrap the first node, join the others")
+		}
+		if cs.bootstrap && cs.nonvoter {
+			bad("the bootstrapping node must be a voter")
+		}
+		if s.retain.kind != "all" {
+			bad("wal-retain must be all in a cluster: Raft owns the log")
+		}
 	}
 	if n, err := protocol.ParseMemory(c.MaxMemory); err != nil || n != 0 {
 		bad("maxmemory: memimg keeps the whole data set in memory; only 0 is accepted, got %q", c.MaxMemory)

@@ -45,7 +45,7 @@ save ""
 	}
 	want := settings{port: 7001, bind: "127.0.0.1", dir: "/var/lib/memimg data", fsync: engine.FsyncEverySec,
 		requirePass: "p a'ss", databases: 8, protoMaxBulkLen: 64 << 20, logLevel: logLevels["warning"],
-		retain: retainPolicy{kind: "all", text: "all"}}
+		retain: retainPolicy{kind: "all", text: "all"}, cluster: clusterSettings{forward: true}, snapshotCPU: 0.3}
 	if !reflect.DeepEqual(set, want) {
 		t.Errorf("settings:\n got %+v\nwant %+v", set, want)
 	}
@@ -106,18 +106,24 @@ func TestValidateAll(t *testing.T) {
 	cfg.Save = "3600"
 	cfg.MaxMemory = "1gb"
 	cfg.Dir = ""
+	cfg.NotifyKeyspaceEvents = "KEQ"
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"port", "appendfsync must be always, everysec or no", "databases", "proto-max-bulk-len",
-		"loglevel", "appendonly", "save", "maxmemory", "dir"} {
+		"loglevel", "appendonly", "save", "maxmemory", "dir", "notify-keyspace-events: Invalid event class character"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Errorf("defaults: %v", err)
+	}
+	ok := DefaultConfig()
+	ok.NotifyKeyspaceEvents = "KEA"
+	if set, err := ok.settings(); err != nil || set.notifyEvents != "KEA" {
+		t.Errorf("notify-keyspace-events KEA: %q, %v", set.notifyEvents, err)
 	}
 }
 

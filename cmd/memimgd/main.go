@@ -46,6 +46,7 @@ import (
 	"github.com/memimg/memimg/engine"
 	"github.com/memimg/memimg/internal/enginelog"
 	"github.com/memimg/memimg/protocol"
+	"github.com/memimg/memimg/replication"
 	"github.com/memimg/memimg/snapshot"
 	"github.com/memimg/memimg/wal"
 )
@@ -147,6 +148,14 @@ type daemon struct {
 	dir      string // absolute
 	shutdown chan string
 	served   chan error
+
+	shutdownMode atomic.Int32 // a protocol.ShutdownMode, from SHUTDOWN
+
+	// Cluster mode (cluster.go); nil standalone.
+	node       *replication.Node
+	glue       *clusterGlue
+	joinFailed atomic.Bool
+	stopJoin   chan struct{}
 }
 
 // start takes the lock, opens the log, replays it and starts serving.
@@ -176,7 +185,13 @@ func start(cfg Config, set settings, logger *slog.Logger, level *slog.LevelVar) 
 	logger.Info("starting memimgd", "pid", os.Getpid(), "dir", d.dir, "appendfsync", set.fsync.String(),
 		"save", snapshot.FormatRules(set.saveRules), "wal_retain", set.retain.String(), "config_file", cfg.File)
 	d.setStage("opening the log")
+	var cluster protocol.Cluster
+	if set.cluster.enabled() {
+		d.glue = &clusterGlue{}
+		cluster = d.glue
+	}
 	d.srv, err = protocol.New(protocol.Config{
+		Cluster:         cluster,
 		Databases:       set.databases,
 		Snapshots:       d,
 		RequirePass:     set.requirePass,
@@ -187,6 +202,8 @@ func start(cfg Config, set settings, logger *slog.Logger, level *slog.LevelVar) 
 		Info:            d.info,
 		Params:          d.params,
 		SetParam:        d.setParam,
+
+		NotifyKeyspaceEvents: set.notifyEvents,
 	})
 	if err != nil {
 		return d, err
@@ -194,30 +211,48 @@ func start(cfg Config, set settings, logger *slog.Logger, level *slog.LevelVar) 
 	go func() { d.served <- d.srv.Serve(d.ln) }()
 	logger.Info("listening; loading the data set", "addr", d.ln.Addr().String())
 
-	if d.wal, err = wal.Open(wal.Options{Dir: filepath.Join(d.dir, "wal"), Logger: logger,
-		SegmentSize: testSegmentSize(logger)}); err != nil {
-		return d, fmt.Errorf("memimgd: open log: %w", err)
-	}
+	// The log is opened (which reads and checks every segment) while the
+	// snapshot loads, on the other core: the two are independent until
+	// the replay. d.wal is set before walOpened is sent on, and start
+	// always receives from it before it returns.
+	walOpened := make(chan error, 1)
+	go func() {
+		w, err := wal.Open(wal.Options{Dir: filepath.Join(d.dir, "wal"), Logger: logger,
+			SegmentSize: testSegmentSize(logger)})
+		if err != nil {
+			walOpened <- fmt.Errorf("memimgd: open log: %w", err)
+			return
+		}
+		d.wal = w
+		walOpened <- nil
+	}()
 	if d.snaps, err = snapshot.Open(snapshot.Options{Dir: filepath.Join(d.dir, "snapshot"), Logger: logger,
-		Hook: snapshotTestHook(logger)}); err != nil {
+		Hook: snapshotTestHook(logger), WriteCPU: set.snapshotCPU}); err != nil {
+		<-walOpened
 		return d, err
 	}
 	d.setStage("loading the snapshot")
-	base, meta, err := d.loadSnapshot()
+	base, meta, err := d.loadSnapshot(walOpened)
 	if err != nil {
 		return d, err
 	}
-	d.setStage("replaying the log")
-	d.eng, err = engine.Open(engine.Options{
-		Log:          testSlowReplay(enginelog.New(d.wal), logger),
-		Fsync:        set.fsync,
-		Databases:    set.databases,
-		MaxEntrySize: wal.MaxRecordSize,
-		Logger:       logger,
-		Base:         base,
-	})
-	if err != nil {
-		return d, fmt.Errorf("memimgd: open engine: %w", err)
+	if set.cluster.enabled() {
+		if err = d.openClusterEngine(base); err != nil {
+			return d, err
+		}
+	} else {
+		d.setStage("replaying the log")
+		d.eng, err = engine.Open(engine.Options{
+			Log:          testSlowReplay(enginelog.New(d.wal), logger),
+			Fsync:        set.fsync,
+			Databases:    set.databases,
+			MaxEntrySize: wal.MaxRecordSize,
+			Logger:       logger,
+			Base:         base,
+		})
+		if err != nil {
+			return d, fmt.Errorf("memimgd: open engine: %w", err)
+		}
 	}
 	d.saver.Store(snapshot.NewSaver(snapshot.SaverOptions{
 		Store:       d.snaps,
@@ -231,6 +266,13 @@ func start(cfg Config, set settings, logger *slog.Logger, level *slog.LevelVar) 
 	d.ready.Store(true)
 	d.setStage("")
 	d.srv.SetEngine(d.eng)
+	if d.node != nil {
+		d.glue.node.Store(d.node)
+		if j := set.cluster.join; j != "" {
+			d.stopJoin = make(chan struct{})
+			go d.joinCluster(j, d.stopJoin)
+		}
+	}
 	logger.Info("ready to accept connections", "addr", d.ln.Addr().String())
 	return d, nil
 }
@@ -255,12 +297,24 @@ func (d *daemon) wait(sig <-chan os.Signal) int {
 	if sv := d.saver.Load(); sv != nil {
 		// With save points configured, a last snapshot makes the next
 		// start-up fast (Redis saves at shutdown too).
-		if err := sv.Close(true); err != nil {
+		var err error
+		switch protocol.ShutdownMode(d.shutdownMode.Load()) {
+		case protocol.ShutdownNoSave:
+			err = sv.Close(false)
+		case protocol.ShutdownSave:
+			err = sv.CloseAndSave()
+		default:
+			err = sv.Close(true)
+		}
+		if err != nil {
 			d.log.Warn("the shutdown snapshot failed; the next start replays more of the log", "err", err)
 		}
 	}
 	if err := d.closeAll(); err != nil {
 		d.log.Error("shutdown failed", "err", err)
+		return 1
+	}
+	if d.joinFailed.Load() {
 		return 1
 	}
 	d.log.Info("memimgd stopped")
@@ -277,6 +331,15 @@ func (d *daemon) closeAll() error {
 	}
 	if sv := d.saver.Load(); sv != nil {
 		sv.Close(false)
+	}
+	if d.stopJoin != nil {
+		close(d.stopJoin)
+		d.stopJoin = nil
+	}
+	if d.node != nil {
+		if err := d.node.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("memimgd: stop raft: %w", err))
+		}
 	}
 	if d.eng != nil {
 		if err := d.eng.Close(); err != nil {
@@ -295,7 +358,8 @@ func (d *daemon) closeAll() error {
 }
 
 // requestShutdown is the SHUTDOWN hook: it wakes wait and returns at once.
-func (d *daemon) requestShutdown() error {
+func (d *daemon) requestShutdown(mode protocol.ShutdownMode) error {
+	d.shutdownMode.Store(int32(mode))
 	select {
 	case d.shutdown <- "SHUTDOWN command":
 	default: // already shutting down

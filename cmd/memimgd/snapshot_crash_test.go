@@ -187,7 +187,13 @@ func checkRecovered(t *testing.T, srv *memimgtest.Server, tool string, acked []s
 // infoField returns one field of INFO persistence.
 func infoField(t *testing.T, rdb *redis.Client, name string) string {
 	t.Helper()
-	info, err := rdb.Info(ctxT(t), "persistence").Result()
+	return infoSectionField(t, rdb, "persistence", name)
+}
+
+// infoSectionField returns a field of an INFO section.
+func infoSectionField(t *testing.T, rdb *redis.Client, section, name string) string {
+	t.Helper()
+	info, err := rdb.Info(ctxT(t), section).Result()
 	if err != nil {
 		t.Fatalf("INFO: %v", err)
 	}
@@ -196,7 +202,7 @@ func infoField(t *testing.T, rdb *redis.Client, name string) string {
 			return v
 		}
 	}
-	t.Fatalf("INFO persistence has no %s:\n%s", name, info)
+	t.Fatalf("INFO %s has no %s:\n%s", section, name, info)
 	return ""
 }
 

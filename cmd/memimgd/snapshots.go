@@ -33,10 +33,15 @@ func (d *daemon) getStage() string {
 // loadSnapshot loads the newest snapshot. If it cannot be loaded and the
 // log still starts at index 1, the whole log is replayed instead (the log
 // is the source of truth) and the next snapshot rewrites the store in full;
-// otherwise start-up fails.
-func (d *daemon) loadSnapshot() (*engine.View, snapshot.Meta, error) {
+// otherwise start-up fails. The log is being opened meanwhile: walOpened
+// says when it is (d.wal set) or why it could not be; loadSnapshot always
+// receives from it.
+func (d *daemon) loadSnapshot(walOpened <-chan error) (*engine.View, snapshot.Meta, error) {
 	start := time.Now()
 	base, meta, err := d.snaps.Load(d.set.databases)
+	if werr := <-walOpened; werr != nil {
+		return nil, snapshot.Meta{}, werr
+	}
 	if err == nil {
 		if base != nil {
 			d.log.Info("snapshot loaded", "index", meta.Index, "keys", meta.Keys, "kind", meta.Kind.String(),

@@ -1,0 +1,149 @@
+package protocol
+
+import (
+	"strings"
+
+	"github.com/memimg/memimg/engine"
+	"github.com/memimg/memimg/schema"
+)
+
+// Cluster is the daemon's replication, as the protocol layer needs it: the
+// cluster commands, linearizable reads and INFO replication. Config.Cluster
+// is nil on a standalone server.
+type Cluster interface {
+	// ReadBarrier returns once a read on this node sees every write
+	// acknowledged anywhere in the cluster before the call.
+	ReadBarrier() error
+	// Command answers MEMIMG.CLUSTER (argv[0] is the command name).
+	Command(argv [][]byte) engine.Reply
+	// Role answers ROLE.
+	Role() engine.Reply
+	// Propose answers memimg.propose: a follower's write, which a leader
+	// proposes; the reply is engine.AppendReply's encoding in a bulk string.
+	Propose(payload []byte) engine.Reply
+	// ReadIndex answers memimg.readindex on the leader.
+	ReadIndex() (uint64, error)
+	// Replicas is how many replicas are known to hold a committed write
+	// (WAIT's answer).
+	Replicas() int
+	// Info returns the fields of INFO replication.
+	Info() []Field
+}
+
+func init() {
+	connHandlers[schema.Lookup([]byte("role")).ID] = cmdRole
+	connHandlers[schema.Lookup([]byte("readonly")).ID] = cmdReadonly(true)
+	connHandlers[schema.Lookup([]byte("readwrite")).ID] = cmdReadonly(false)
+	connHandlers[schema.Lookup([]byte("wait")).ID] = cmdWait
+	connHandlers[schema.Lookup([]byte("memimg.cluster")).ID] = cmdCluster
+	connHandlers[schema.Lookup([]byte("memimg.propose")).ID] = cmdPropose
+	connHandlers[schema.Lookup([]byte("memimg.readindex")).ID] = cmdReadIndex
+}
+
+var errNotCluster = engine.Errorf("ERR This instance has cluster support disabled (start memimgd with --cluster-node-id and --cluster-addr)")
+
+// ROLE: a standalone server is a master without replicas, as Redis.
+func cmdRole(c *client, argv [][]byte) {
+	if cl := c.srv.cfg.Cluster; cl != nil {
+		c.reply(cl.Role())
+		return
+	}
+	c.reply(engine.Array(engine.Bulk("master"), engine.Int(int64(c.srv.appliedIndex())), engine.Array()))
+}
+
+// READONLY and READWRITE: a connection to a follower that sent READONLY
+// reads the follower's image as it is (fast, possibly stale), as on a
+// Redis Cluster replica; by default reads are linearizable.
+func cmdReadonly(on bool) func(c *client, argv [][]byte) {
+	return func(c *client, argv [][]byte) {
+		if c.srv.cfg.Cluster == nil {
+			c.reply(errNotCluster)
+			return
+		}
+		c.staleReads = on
+		c.reply(engine.OK)
+	}
+}
+
+// WAIT numreplicas timeout: the writes of this connection were committed
+// on a quorum before they were acknowledged, so WAIT answers at once with
+// the replicas that the commit rule guarantees hold them.
+func cmdWait(c *client, argv [][]byte) {
+	if _, ok := schema.ParseInt(argv[1]); !ok {
+		c.reply(engine.Errorf("ERR value is not an integer or out of range"))
+		return
+	}
+	if t, ok := schema.ParseInt(argv[2]); !ok || t < 0 {
+		c.reply(engine.Errorf("ERR timeout is not an integer or out of range"))
+		return
+	}
+	n := 0
+	if cl := c.srv.cfg.Cluster; cl != nil {
+		n = cl.Replicas()
+	}
+	c.reply(engine.Int(int64(n)))
+}
+
+// MEMIMG.CLUSTER MEMBERS | LEADER | JOIN | LEAVE | TRANSFER | HELP.
+func cmdCluster(c *client, argv [][]byte) {
+	if strings.EqualFold(string(argv[1]), "help") {
+		help(c,
+			"MEMIMG.CLUSTER <subcommand> [<arg> ...]. Subcommands are:",
+			"MEMBERS", "    The members: id, Raft address, client address, voter|nonvoter, leader|follower.",
+			"ID", "    The cluster's id.",
+			"LEADER", "    The leader's id and client address.",
+			"JOIN <id> <raft-addr> <client-addr> [VOTER|NONVOTER] [<cluster-id>]",
+			"    Add a member (sent by a node started with --cluster-join).",
+			"LEAVE <id>", "    Remove a member.",
+			"TRANSFER [<id>]", "    Hand the leadership to a member (the most up-to-date one by default).",
+			"SNAPSHOT", "    Take a Raft snapshot now (and compact the log with --cluster-compact-entries).",
+			"HELP", "    Print this help.")
+		return
+	}
+	cl := c.srv.cfg.Cluster
+	if cl == nil {
+		c.reply(errNotCluster)
+		return
+	}
+	c.reply(cl.Command(argv))
+}
+
+// memimg.propose payload: from a follower.
+func cmdPropose(c *client, argv [][]byte) {
+	cl := c.srv.cfg.Cluster
+	if cl == nil {
+		c.reply(errNotCluster)
+		return
+	}
+	c.reply(cl.Propose(argv[1]))
+}
+
+// memimg.readindex: from a follower about to serve a read.
+func cmdReadIndex(c *client, argv [][]byte) {
+	cl := c.srv.cfg.Cluster
+	if cl == nil {
+		c.reply(errNotCluster)
+		return
+	}
+	idx, err := cl.ReadIndex()
+	if err != nil {
+		c.reply(engine.Errorf("READONLY " + err.Error()))
+		return
+	}
+	c.reply(engine.Int(int64(idx)))
+}
+
+// readBarrier makes the reads of this batch linearizable: one barrier per
+// batch of commands read together (every one of them arrived before it).
+func (c *client) readBarrier() bool {
+	cl := c.srv.cfg.Cluster
+	if cl == nil || c.staleReads || c.barrierDone {
+		return true
+	}
+	if err := cl.ReadBarrier(); err != nil {
+		c.reply(engine.Errorf("CLUSTERDOWN cannot confirm a linearizable read: " + err.Error()))
+		return false
+	}
+	c.barrierDone = true
+	return true
+}
