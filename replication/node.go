@@ -541,8 +541,13 @@ func (n *Node) LeaderMember() (Member, bool) {
 func (n *Node) Join(id, raftAddr, addr string, voter bool, clusterID string) (string, error) {
 	if !n.Leader() {
 		c, _, err := n.leaderClient()
-		if err != nil {
-			return "", fmt.Errorf("no leader to join through: %w", err)
+		switch {
+		case errors.Is(err, errSelfLeader):
+			// Elected while looking: take the join here.
+			return n.Join(id, raftAddr, addr, voter, clusterID)
+		case err != nil:
+			// An election in progress, not a refusal: the joiner retries.
+			return "", ErrJoinRetry{fmt.Errorf("no leader to join through: %w", err)}
 		}
 		role := "voter"
 		if !voter {
@@ -591,6 +596,13 @@ func (n *Node) Join(id, raftAddr, addr string, voter bool, clusterID string) (st
 	n.log.Info("member added", "id", id, "raft_addr", raftAddr, "addr", addr, "voter", voter)
 	return mine, n.announce(id, raftAddr, addr, voter)
 }
+
+// ErrJoinRetry wraps a join that could not be decided now (no leader yet):
+// the joining node should try again, not give up.
+type ErrJoinRetry struct{ Err error }
+
+func (e ErrJoinRetry) Error() string { return e.Err.Error() }
+func (e ErrJoinRetry) Unwrap() error { return e.Err }
 
 // SetClusterID records the cluster this node joined.
 func (n *Node) SetClusterID(id string) error {

@@ -175,8 +175,15 @@ func (g *clusterGlue) Command(argv [][]byte) engine.Reply {
 	sub := strings.ToLower(string(argv[1]))
 	arity := func(min, max int) bool { return len(argv) >= min && len(argv) <= max }
 	errReply := func(err error) engine.Reply {
-		if msg := err.Error(); strings.HasPrefix(msg, "ERR ") { // the leader's own refusal, passed on
+		var fromLeader redis.Error
+		if errors.As(err, &fromLeader) { // the leader's own answer, passed on as it is
+			return engine.Errorf(fromLeader.Error())
+		}
+		if msg := err.Error(); strings.HasPrefix(msg, "ERR ") {
 			return engine.Errorf(msg)
+		}
+		if errors.As(err, new(replication.ErrJoinRetry)) {
+			return engine.Errorf("TRYAGAIN " + err.Error())
 		}
 		return engine.Errorf("ERR " + err.Error())
 	}

@@ -460,6 +460,29 @@ func TestClusterBadJoins(t *testing.T) {
 	waitMembers(t, nodes, 2)
 }
 
+// TestClusterJoinDuringFirstElection: nodes started right after the
+// bootstrapping one, before it has elected itself (a script starting all
+// three at once), wait for the election and join; none gives up.
+func TestClusterJoinDuringFirstElection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts memimgd")
+	}
+	first := &clusterNode{id: "n1", srv: memimgtest.Start(t, memimgtest.WithArgs(
+		"--cluster-node-id", "n1", "--cluster-addr", freeRaftAddr(t), "--cluster-bootstrap"))}
+	nodes := []*clusterNode{first}
+	for _, id := range []string{"n2", "n3"} {
+		srv := memimgtest.Start(t, memimgtest.WithArgs(
+			"--cluster-node-id", id, "--cluster-addr", freeRaftAddr(t), "--cluster-join", first.srv.Addr))
+		nodes = append(nodes, &clusterNode{id: id, srv: srv})
+	}
+	waitMembers(t, nodes, 3)
+	for _, n := range nodes[1:] {
+		if log := n.srv.Log(); strings.Contains(log, "refused this node") {
+			t.Fatalf("%s gave up joining:\n%s", n.id, log)
+		}
+	}
+}
+
 // TestClusterFromStandalone: a standalone memimgd's data directory becomes
 // the first node of a cluster with --cluster-bootstrap, keeping its data;
 // a voter and a non-voter join and receive it; the non-voter applies the
