@@ -31,6 +31,7 @@ import (
 type FSM struct {
 	eng     *engine.Engine
 	applied atomic.Uint64
+	snaps   *SnapshotStore // where configurations, members and snapshots are kept; nil in tests
 
 	mu      sync.Mutex
 	members map[string]Member
@@ -46,8 +47,16 @@ type Member struct {
 }
 
 // NewFSM returns the state machine over eng.
-func NewFSM(eng *engine.Engine) *FSM {
-	f := &FSM{eng: eng, members: map[string]Member{}, moved: make(chan struct{})}
+func NewFSM(eng *engine.Engine) *FSM { return newFSM(eng, nil) }
+
+// newFSM returns the state machine over eng, keeping its configurations,
+// members and snapshots in snaps (if not nil), whose member table it
+// starts from.
+func newFSM(eng *engine.Engine, snaps *SnapshotStore) *FSM {
+	f := &FSM{eng: eng, snaps: snaps, members: map[string]Member{}, moved: make(chan struct{})}
+	if snaps != nil {
+		f.members = snaps.Members()
+	}
 	f.applied.Store(eng.AppliedIndex())
 	return f
 }
@@ -75,10 +84,17 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	entries := make([]engine.Entry, 0, len(logs))
 	for _, l := range logs {
 		en := engine.Entry{Index: l.Index, Term: l.Term, Kind: engine.KindNoop, Time: timeToWAL(l.AppendedAt)}
-		if l.Type == raft.LogCommand && len(l.Extensions) == 0 {
+		switch {
+		case l.Type == raft.LogCommand && len(l.Extensions) == 0:
 			en.Kind, en.Data = engine.KindCommand, l.Data
 			if bytes.Contains(l.Data[:min(len(l.Data), 24)], memberName) {
 				f.member(l.Data)
+			}
+		case l.Type == raft.LogConfiguration && f.snaps != nil && l.Index > f.applied.Load():
+			// Recorded before the entries after it are applied, so any
+			// snapshot of the image finds its configuration.
+			if err := f.snaps.recordConfiguration(l.Index, raft.DecodeConfiguration(l.Data)); err != nil {
+				panic(fmt.Sprintf("replication: %v", err)) // as a failed apply: the node must stop
 			}
 		}
 		entries = append(entries, en)
@@ -137,10 +153,15 @@ func (f *FSM) member(payload []byte) {
 	if err != nil || len(a) != 5 || !schema.EqualFold(a[0], "memimg.member") {
 		return
 	}
+	m := Member{ID: string(a[1]), RaftAddr: string(a[2]), Addr: string(a[3]), Voter: string(a[4]) == "voter"}
 	f.mu.Lock()
-	f.members[string(a[1])] = Member{ID: string(a[1]), RaftAddr: string(a[2]), Addr: string(a[3]),
-		Voter: string(a[4]) == "voter"}
+	f.members[m.ID] = m
 	f.mu.Unlock()
+	if f.snaps != nil {
+		if err := f.snaps.recordMembers(map[string]Member{m.ID: m}, false); err != nil {
+			panic(fmt.Sprintf("replication: %v", err)) // as a failed apply: the node must stop
+		}
+	}
 }
 
 // # Snapshot stream
@@ -172,8 +193,17 @@ type fsmSnapshot struct {
 	dbs     int
 }
 
-// Persist implements raft.FSMSnapshot.
+// Persist implements raft.FSMSnapshot. With the node's SnapshotStore the
+// snapshot is the engine's image written to Pebble; with another store,
+// the stream written to the sink.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if ks, ok := sink.(*snapshotSink); ok {
+		if err := ks.saveLocal(); err != nil {
+			sink.Cancel()
+			return err
+		}
+		return sink.Close()
+	}
 	if err := writeSnapshot(sink, s.view, s.members, s.dbs); err != nil {
 		sink.Cancel()
 		return err
@@ -381,6 +411,13 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	f.members = members
 	f.mu.Unlock()
+	if f.snaps != nil {
+		// Start-up must find this image in Pebble: the log before it is
+		// gone.
+		if err := f.snaps.restored(v.Index, members); err != nil {
+			return err
+		}
+	}
 	f.advance(v.Index)
 	return nil
 }

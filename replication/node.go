@@ -22,6 +22,7 @@ import (
 
 	"github.com/memimg/memimg/engine"
 	"github.com/memimg/memimg/schema"
+	"github.com/memimg/memimg/snapshot"
 	"github.com/memimg/memimg/wal"
 )
 
@@ -60,6 +61,14 @@ type NodeConfig struct {
 	// ApplyTimeout bounds a proposal's wait to enter the leader's queue,
 	// and a forwarded write's round trip; default 10 s.
 	ApplyTimeout time.Duration
+	// Snapshots is the node's Pebble snapshot store and SaveSnapshot writes
+	// the engine's image into it, returning once it is durable: Raft's
+	// snapshots are those (see SnapshotStore). Without them (tests), Raft
+	// keeps its own snapshot files.
+	Snapshots    *snapshot.Store
+	SaveSnapshot func() error
+	// Databases is the number of databases of the image (for snapshots).
+	Databases int
 	// Logger receives the node's and Raft's logs.
 	Logger *slog.Logger
 	// raftConfig, if set, adjusts Raft's configuration (tests).
@@ -74,6 +83,7 @@ type Node struct {
 	logs   *LogStore
 	stable *StableStore
 	snaps  raft.SnapshotStore
+	store  *SnapshotStore // snaps, when it is the Pebble one
 	trans  *raft.NetworkTransport
 	raft   *raft.Raft
 	fsm    *FSM
@@ -124,7 +134,20 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	}
 	n.logs = NewLogStore(cfg.WAL, LogStoreOptions{KeepPrefix: cfg.CompactEntries == 0})
 	hw := &hclogWriter{log: n.log}
-	if n.snaps, err = raft.NewFileSnapshotStore(filepath.Join(cfg.Dir, "raft-snapshots"), 2, hw); err != nil {
+	if cfg.Snapshots != nil {
+		n.store, err = OpenSnapshotStore(SnapshotStoreOptions{Dir: filepath.Join(cfg.Dir, "raft-snapshots"),
+			Pebble: cfg.Snapshots, Databases: cfg.Databases, Save: cfg.SaveSnapshot,
+			Applied: func() uint64 {
+				if n.eng == nil {
+					return 0 // before Start: no image loaded is known
+				}
+				return n.eng.AppliedIndex()
+			}})
+		if err != nil {
+			return nil, err
+		}
+		n.snaps = n.store
+	} else if n.snaps, err = raft.NewFileSnapshotStore(filepath.Join(cfg.Dir, "raft-snapshots"), 2, hw); err != nil {
 		return nil, fmt.Errorf("replication: snapshot store: %w", err)
 	}
 	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
@@ -168,7 +191,7 @@ func (n *Node) ClusterID() string {
 // the state machine, bootstrapping a new cluster if configured to.
 func (n *Node) Start(eng *engine.Engine) error {
 	n.eng = eng
-	n.fsm = NewFSM(eng)
+	n.fsm = newFSM(eng, n.store)
 	conf := raft.DefaultConfig()
 	conf.LocalID = raft.ServerID(n.cfg.ID)
 	conf.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Output: &hclogWriter{log: n.log}, Level: hclog.Info})
@@ -183,6 +206,9 @@ func (n *Node) Start(eng *engine.Engine) error {
 		conf.SnapshotThreshold, conf.TrailingLogs, conf.SnapshotInterval = c, c, 10*time.Second
 	}
 	conf.NoLegacyTelemetry = true
+	// The engine has loaded the newest snapshot before Raft starts (see
+	// SnapshotStore): Raft must not restore it a second time.
+	conf.NoSnapshotRestoreOnStart = n.store != nil
 	if n.cfg.raftConfig != nil {
 		n.cfg.raftConfig(conf)
 	}
@@ -209,6 +235,9 @@ func (n *Node) Start(eng *engine.Engine) error {
 		return fmt.Errorf("replication: start raft: %w", err)
 	}
 	n.raft = r
+	st := r.Stats()
+	n.log.Info("raft started", "last_snapshot_index", st["last_snapshot_index"], "last_log_index", st["last_log_index"],
+		"applied_index", eng.AppliedIndex())
 	n.done.Add(2)
 	go n.watchLeadership()
 	go n.keepAnnounced()

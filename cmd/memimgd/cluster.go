@@ -15,6 +15,7 @@ import (
 	"github.com/memimg/memimg/engine"
 	"github.com/memimg/memimg/protocol"
 	"github.com/memimg/memimg/replication"
+	"github.com/memimg/memimg/snapshot"
 	"github.com/memimg/memimg/wal"
 )
 
@@ -362,6 +363,9 @@ func (d *daemon) openClusterEngine(base *engine.View) error {
 		ID: cs.nodeID, RaftAddr: cs.addr, Addr: advertisedAddr(cs.addr, d.ln), Dir: d.dir, WAL: d.wal,
 		Bootstrap: cs.bootstrap, Nonvoter: cs.nonvoter, Forward: cs.forward, Password: d.set.requirePass,
 		CompactEntries: cs.compact,
+		Snapshots:      d.snaps,
+		SaveSnapshot:   d.saveForRaft,
+		Databases:      d.set.databases,
 		Logger:         d.log,
 	})
 	if err != nil {
@@ -391,4 +395,23 @@ func (d *daemon) openClusterEngine(base *engine.View) error {
 	d.log.Info("cluster node started", "node_id", cs.nodeID, "cluster_addr", cs.addr, "client_addr", d.node.Addr(),
 		"bootstrap", cs.bootstrap, "join", cs.join, "nonvoter", cs.nonvoter)
 	return nil
+}
+
+// saveForRaft writes a snapshot for Raft (before a log compaction, after
+// restoring a snapshot received from the leader) and returns once it is
+// durable. Raft may ask before the Saver exists (a follower restoring a
+// snapshot right at start-up), or while a BGSAVE runs: it waits for both.
+func (d *daemon) saveForRaft() error {
+	for {
+		sv := d.saver.Load()
+		if sv == nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		err := sv.Save()
+		if !snapshot.IsInProgress(err) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

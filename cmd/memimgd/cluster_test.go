@@ -612,4 +612,20 @@ func TestClusterFollowerCatchUpBySnapshot(t *testing.T) {
 		t.Fatalf("GET k:2999 on the caught-up follower: %q", v)
 	}
 	t.Logf("converged on %s", d)
+
+	// The restored image is the follower's Pebble snapshot: restarted, it
+	// starts from it (Raft neither restores it again nor reads the log
+	// before it), and converges.
+	restoredAt := infoInt(t, behind.srv.Client(), "persistence", "memimg_snapshot_index")
+	if restoredAt < first {
+		t.Fatalf("the follower's snapshot is at index %d, before the leader's log (%d)", restoredAt, first)
+	}
+	behind.srv.Restart()
+	if want := fmt.Sprintf("last_snapshot_index=%d", restoredAt); !strings.Contains(behind.srv.Log(), want) {
+		t.Fatalf("restarted, Raft did not start from the Pebble snapshot (%s):\n%s", want, behind.srv.Log())
+	}
+	if err := leader.Set(ctx, "after-restart", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, nodes)
 }
