@@ -57,25 +57,10 @@ func blockingCall(cmd *schema.Command, argv [][]byte) (schema.Blocking, bool) {
 // it must.
 func (c *client) execBlocking(eng *engine.Engine, db int, argv [][]byte, b schema.Blocking) {
 	c.flushPending()
-	select {
-	case <-c.unblock: // a CLIENT UNBLOCK that came too late for an earlier wait
-	default:
-	}
 	w := eng.WaitKeys(db, b.Keys)
 	defer w.Cancel()
-	var timeout <-chan time.Time
-	if b.Timeout > 0 {
-		t := time.NewTimer(b.Timeout)
-		defer t.Stop()
-		timeout = t.C
-	}
-	var watch *inputWatch
-	defer func() {
-		if watch != nil {
-			c.stopWatch(watch)
-		}
-		c.blocked.Store(false)
-	}()
+	bw := c.startWait(b.Timeout)
+	defer bw.end()
 	try := eng.AnyExists(db, b.Keys)
 	for {
 		if try {
@@ -85,46 +70,109 @@ func (c *client) execBlocking(eng *engine.Engine, db int, argv [][]byte, b schem
 				return
 			}
 		}
-		if watch == nil {
-			// About to wait: from here on CLIENT UNBLOCK may end it, and
-			// the socket is watched.
-			c.blocked.Store(true)
-			watch = c.watchInput()
-		}
-		select {
-		case <-w.C:
+		switch bw.wait(w.C) {
+		case waitWoken:
 			try = eng.AnyExists(db, b.Keys)
-		case <-timeout:
+		case waitTimedOut, waitUnblocked:
 			c.reply(blockTimeout)
 			return
+		case waitUnblockedError:
+			c.reply(errUnblocked)
+			return
+		case waitGone:
+			return
+		}
+	}
+}
+
+// waitEnd is how one step of a blocking wait ended.
+type waitEnd int
+
+const (
+	waitWoken          waitEnd = iota // what the caller waits on fired: look again
+	waitTimedOut                      // the command's timeout passed
+	waitUnblocked                     // CLIENT UNBLOCK (TIMEOUT)
+	waitUnblockedError                // CLIENT UNBLOCK ERROR
+	waitGone                          // the client went away or the server is closing: no reply (c.quit is set)
+)
+
+// blockingWait is a connection's wait in a blocking command (BLPOP, WAIT):
+// its timeout, and, once it really waits, the CLIENT UNBLOCK flag and the
+// watcher of its socket.
+type blockingWait struct {
+	c       *client
+	timer   *time.Timer
+	timeout <-chan time.Time
+	watch   *inputWatch
+}
+
+// startWait begins a wait of at most timeout (0: no limit).
+func (c *client) startWait(timeout time.Duration) *blockingWait {
+	select {
+	case <-c.unblock: // a CLIENT UNBLOCK that came too late for an earlier wait
+	default:
+	}
+	bw := &blockingWait{c: c}
+	if timeout > 0 {
+		bw.timer = time.NewTimer(timeout)
+		bw.timeout = bw.timer.C
+	}
+	return bw
+}
+
+// end finishes the wait: the watcher stops (what it read is kept for
+// redcon) and the connection is no longer blocked.
+func (bw *blockingWait) end() {
+	if bw.timer != nil {
+		bw.timer.Stop()
+	}
+	if bw.watch != nil {
+		bw.c.stopWatch(bw.watch)
+	}
+	bw.c.blocked.Store(false)
+}
+
+// wait waits until wake fires or the wait ends otherwise.
+func (bw *blockingWait) wait(wake <-chan struct{}) waitEnd {
+	c := bw.c
+	if bw.watch == nil {
+		// About to wait: from here on CLIENT UNBLOCK may end it, and the
+		// socket is watched.
+		c.blocked.Store(true)
+		bw.watch = c.watchInput()
+	}
+	for {
+		select {
+		case <-wake:
+			return waitWoken
+		case <-bw.timeout:
+			return waitTimedOut
 		case m := <-c.unblock:
 			if m == unblockError {
-				c.reply(errUnblocked)
-			} else {
-				c.reply(blockTimeout)
+				return waitUnblockedError
 			}
-			return
-		case <-watch.done:
-			if watch.err == nil || isTimeout(watch.err) && !c.srv.isClosing() {
+			return waitUnblocked
+		case <-bw.watch.done:
+			if bw.watch.err == nil || isTimeout(bw.watch.err) && !c.srv.isClosing() {
 				// Input behind the blocking command: keep it and watch on,
 				// up to a bound (the rest waits in the socket).
-				c.nc.held = append(c.nc.held, watch.buf...)
+				c.nc.held = append(c.nc.held, bw.watch.buf...)
 				if len(c.nc.held) < maxHeldInput {
-					watch = c.watchInput()
+					bw.watch = c.watchInput()
 				} else {
-					watch = &inputWatch{} // idle: a nil done never fires
+					bw.watch = &inputWatch{} // idle: a nil done never fires
 				}
 				continue
 			}
 			// The client went away or the server is closing: no reply.
-			c.nc.held = append(c.nc.held, watch.buf...)
-			c.nc.heldErr = watch.err
-			watch = nil
+			c.nc.held = append(c.nc.held, bw.watch.buf...)
+			c.nc.heldErr = bw.watch.err
+			bw.watch = nil
 			c.quit = true
-			return
+			return waitGone
 		case <-c.srv.quitting:
 			c.quit = true
-			return
+			return waitGone
 		}
 	}
 }

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"strings"
+	"time"
 
 	"github.com/memimg/memimg/engine"
 	"github.com/memimg/memimg/schema"
@@ -23,9 +24,12 @@ type Cluster interface {
 	Propose(payload []byte) engine.Reply
 	// ReadIndex answers memimg.readindex on the leader.
 	ReadIndex() (uint64, error)
-	// Replicas is how many replicas are known to hold a committed write
-	// (WAIT's answer).
-	Replicas() int
+	// WaitTarget is an index at or after every write acknowledged to a
+	// client of this node so far (what WAIT waits for).
+	WaitTarget() (uint64, error)
+	// Replicas counts the members other than the leader whose log holds
+	// the entry at index (WAIT's answer).
+	Replicas(index uint64) int
 	// Info returns the fields of INFO replication.
 	Info() []Field
 }
@@ -65,24 +69,74 @@ func cmdReadonly(on bool) func(c *client, argv [][]byte) {
 	}
 }
 
-// WAIT numreplicas timeout: the writes of this connection were committed
-// on a quorum before they were acknowledged, so WAIT answers at once with
-// the replicas that the commit rule guarantees hold them.
+// WAIT numreplicas timeout, with Redis's meaning: it waits until at least
+// numreplicas replicas (the members other than the leader) hold every
+// write acknowledged to this connection, or until timeout milliseconds
+// pass (0: no limit), and answers how many do. A cluster write is
+// acknowledged once committed on a quorum, so WAIT for fewer than half
+// the voters answers at once; for more it waits for the others to catch
+// up. A standalone server has no replicas: WAIT 0 answers 0 at once, a
+// higher count waits for the timeout, as Redis without replicas does.
 func cmdWait(c *client, argv [][]byte) {
-	if _, ok := schema.ParseInt(argv[1]); !ok {
+	want, ok := schema.ParseInt(argv[1])
+	if !ok {
 		c.reply(engine.Errorf("ERR value is not an integer or out of range"))
 		return
 	}
-	if t, ok := schema.ParseInt(argv[2]); !ok || t < 0 {
+	ms, ok := schema.ParseInt(argv[2])
+	if !ok || ms < 0 {
 		c.reply(engine.Errorf("ERR timeout is not an integer or out of range"))
 		return
 	}
-	n := 0
-	if cl := c.srv.cfg.Cluster; cl != nil {
-		n = cl.Replicas()
+	cl := c.srv.cfg.Cluster
+	count := func() int { return 0 }
+	if cl != nil {
+		target, err := cl.WaitTarget()
+		if err != nil {
+			c.reply(engine.Errorf("CLUSTERDOWN cannot tell which writes to wait for: " + err.Error()))
+			return
+		}
+		count = func() int { return cl.Replicas(target) }
 	}
-	c.reply(engine.Int(int64(n)))
+	n := count()
+	if int64(n) >= want {
+		c.reply(engine.Int(int64(n)))
+		return
+	}
+	bw := c.startWait(time.Duration(ms) * time.Millisecond)
+	defer bw.end()
+	for {
+		var poll <-chan struct{} // standalone: nothing to poll, only the timeout ends it
+		var t *time.Timer
+		if cl != nil {
+			p := make(chan struct{})
+			t = time.AfterFunc(waitPollEvery, func() { close(p) })
+			poll = p
+		}
+		end := bw.wait(poll)
+		if t != nil {
+			t.Stop()
+		}
+		switch end {
+		case waitWoken:
+			if n = count(); int64(n) >= want {
+				c.reply(engine.Int(int64(n)))
+				return
+			}
+		case waitTimedOut, waitUnblocked:
+			c.reply(engine.Int(int64(count())))
+			return
+		case waitUnblockedError:
+			c.reply(errUnblocked)
+			return
+		case waitGone:
+			return
+		}
+	}
 }
+
+// waitPollEvery is how often a waiting WAIT asks the replicas again.
+const waitPollEvery = 10 * time.Millisecond
 
 // MEMIMG.CLUSTER MEMBERS | LEADER | JOIN | LEAVE | TRANSFER | HELP.
 func cmdCluster(c *client, argv [][]byte) {
@@ -97,6 +151,7 @@ func cmdCluster(c *client, argv [][]byte) {
 			"LEAVE <id>", "    Remove a member.",
 			"TRANSFER [<id>]", "    Hand the leadership to a member (the most up-to-date one by default).",
 			"SNAPSHOT", "    Take a Raft snapshot now (and compact the log with --cluster-compact-entries).",
+			"LASTINDEX", "    The index of the last entry in this node's log (what WAIT counts).",
 			"HELP", "    Print this help.")
 		return
 	}

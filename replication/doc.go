@@ -105,6 +105,13 @@
 // snapshot as its first. That node's log then no longer starts at index 1:
 // its history before the snapshot lives only in the snapshot.
 //
+// # Snapshots
+//
+// Raft's snapshots are the node's Pebble snapshots, through SnapshotStore
+// (snapstore.go draws its files): Raft starts from the newest one, which
+// the engine has loaded, and a follower behind the leader's log receives
+// it as the FSM's stream (fsm.go draws the stream).
+//
 // # Durability
 //
 // StoreLogs appends the batch with one write and syncs before returning.

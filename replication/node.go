@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -95,6 +96,7 @@ type Node struct {
 	mu         sync.Mutex
 	readyIndex uint64
 	peers      map[string]*redis.Client // by client address
+	probes     map[string]*redis.Client // by client address, short timeouts
 	stop       chan struct{}
 	done       sync.WaitGroup
 }
@@ -127,7 +129,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), peers: map[string]*redis.Client{}, stop: make(chan struct{})}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), peers: map[string]*redis.Client{}, probes: map[string]*redis.Client{}, stop: make(chan struct{})}
 	var err error
 	if n.stable, err = OpenStableStore(filepath.Join(cfg.Dir, "raft-state")); err != nil {
 		return nil, err
@@ -425,6 +427,25 @@ func (n *Node) peer(addr string) *redis.Client {
 	return c
 }
 
+// probeTimeout bounds a probe of a member's progress (WAIT).
+const probeTimeout = 250 * time.Millisecond
+
+// probe returns a connection pool to a member's client address for quick
+// questions: a member that does not answer within probeTimeout (stopped,
+// partitioned) is given up on.
+func (n *Node) probe(addr string) *redis.Client {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := n.probes[addr]
+	if c == nil {
+		c = redis.NewClient(&redis.Options{Addr: addr, Password: n.cfg.Password, Protocol: 2, PoolSize: 4,
+			MaxRetries: -1, DialTimeout: probeTimeout, ReadTimeout: probeTimeout, WriteTimeout: probeTimeout,
+			DisableIdentity: true})
+		n.probes[addr] = c
+	}
+	return c
+}
+
 // forward sends a write to the leader and returns its reply.
 func (n *Node) forward(payload []byte) engine.Reply {
 	deadline := time.Now().Add(n.cfg.ApplyTimeout)
@@ -525,6 +546,66 @@ func (n *Node) ReadBarrier() error {
 		idx = v
 	}
 	return n.fsm.WaitIndex(idx, n.cfg.ApplyTimeout)
+}
+
+// WaitTarget returns an index at or after every write acknowledged to a
+// client of this node before the call: on the leader its applied index
+// (an acknowledged write was applied), on a follower the leader's commit
+// index (writes are forwarded to the leader and acknowledged there).
+func (n *Node) WaitTarget() (uint64, error) {
+	if n.Leader() {
+		return n.fsm.Index(), nil
+	}
+	c, _, err := n.leaderClient()
+	if errors.Is(err, errSelfLeader) {
+		return n.WaitTarget()
+	}
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
+	defer cancel()
+	return c.Do(ctx, "memimg.readindex").Uint64()
+}
+
+// LastIndex is the index of the last entry in this node's log (durable:
+// the log syncs before Raft counts an entry as stored).
+func (n *Node) LastIndex() uint64 { return n.raft.LastIndex() }
+
+// Replicas counts the members other than the leader whose log holds the
+// entry at target (WAIT's answer): this node's own log it reads, the
+// others' it asks for (MEMIMG.CLUSTER LASTINDEX); a member that does not
+// answer within a short time is not counted.
+func (n *Node) Replicas(target uint64) int {
+	ms, err := n.Members()
+	if err != nil {
+		return 0
+	}
+	var (
+		wg    sync.WaitGroup
+		count atomic.Int64
+	)
+	for _, m := range ms {
+		switch {
+		case m.Leader:
+		case m.ID == n.cfg.ID:
+			if n.LastIndex() >= target {
+				count.Add(1)
+			}
+		case m.Addr != "":
+			wg.Add(1)
+			go func(addr string) {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+				defer cancel()
+				if v, err := n.probe(addr).Do(ctx, "memimg.cluster", "lastindex").Uint64(); err == nil && v >= target {
+					count.Add(1)
+				}
+			}(m.Addr)
+		}
+	}
+	wg.Wait()
+	return int(count.Load())
 }
 
 // MemberInfo is one row of MEMIMG.CLUSTER MEMBERS.
@@ -708,22 +789,6 @@ func (n *Node) Stats() Stats {
 	return st
 }
 
-// Quorum is how many other voters a committed write is known to be on:
-// the replicas WAIT can count.
-func (n *Node) Quorum() int {
-	ms, err := n.Members()
-	if err != nil {
-		return 0
-	}
-	voters := 0
-	for _, m := range ms {
-		if m.Voter {
-			voters++
-		}
-	}
-	return voters / 2
-}
-
 // Close stops Raft and the transport. The log is the caller's to close.
 func (n *Node) Close() error {
 	select {
@@ -742,6 +807,9 @@ func (n *Node) Close() error {
 	}
 	n.mu.Lock()
 	for _, c := range n.peers {
+		c.Close()
+	}
+	for _, c := range n.probes {
 		c.Close()
 	}
 	n.mu.Unlock()

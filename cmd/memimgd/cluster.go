@@ -58,11 +58,20 @@ func (g *clusterGlue) ReadIndex() (uint64, error) {
 }
 
 // Replicas implements protocol.Cluster.
-func (g *clusterGlue) Replicas() int {
+func (g *clusterGlue) Replicas(index uint64) int {
 	if n := g.get(); n != nil {
-		return n.Quorum()
+		return n.Replicas(index)
 	}
 	return 0
+}
+
+// WaitTarget implements protocol.Cluster.
+func (g *clusterGlue) WaitTarget() (uint64, error) {
+	n := g.get()
+	if n == nil {
+		return 0, errors.New("the node is starting")
+	}
+	return n.WaitTarget()
 }
 
 func splitHostPort(addr string) (string, int64) {
@@ -254,6 +263,11 @@ func (g *clusterGlue) Command(argv [][]byte) engine.Reply {
 			return errReply(err)
 		}
 		return engine.OK
+	case "lastindex":
+		if !arity(2, 2) {
+			break
+		}
+		return engine.Int(int64(n.LastIndex()))
 	case "snapshot":
 		if !arity(2, 2) {
 			break

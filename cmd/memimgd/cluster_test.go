@@ -550,6 +550,98 @@ func TestClusterFromStandalone(t *testing.T) {
 	}
 }
 
+// TestClusterWait: WAIT numreplicas timeout with Redis's meaning, through
+// the leader and through a follower: it counts the other members whose log
+// holds the connection's writes, waits for a stopped follower until its
+// timeout (answering the count it has), and wakes when the follower is
+// back.
+func TestClusterWait(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three memimgd")
+	}
+	ctx := context.Background()
+	nodes := startCluster(t, 3)
+	li := leaderOf(t, nodes)
+	leader := nodes[li].srv.Client()
+	fol := nodes[(li+1)%3]
+	other := nodes[(li+2)%3]
+	wait := func(c *redis.Client, n, ms int) (int64, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		v, err := c.Do(ctx, "wait", n, ms).Int64()
+		if err != nil {
+			t.Fatalf("WAIT %d %d: %v", n, ms, err)
+		}
+		return v, time.Since(start)
+	}
+	if err := leader.Set(ctx, "a", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := wait(leader, 2, 5000); n != 2 {
+		t.Fatalf("WAIT 2 5000 on the leader with both followers up = %d, want 2", n)
+	}
+	// Through a follower: its write is forwarded; both other members
+	// (itself and the other follower) come to hold it.
+	if err := fol.srv.Client().Set(ctx, "b", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := wait(fol.srv.Client(), 2, 5000); n != 2 {
+		t.Fatalf("WAIT 2 5000 on a follower = %d, want 2", n)
+	}
+
+	// One follower stopped: a write commits on the other; WAIT 1 answers
+	// at once, WAIT 2 waits its timeout out and answers 1.
+	if err := syscall.Kill(other.srv.PID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	defer func() {
+		if stopped {
+			_ = syscall.Kill(other.srv.PID, syscall.SIGCONT)
+		}
+	}()
+	if err := leader.Set(ctx, "c", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := wait(leader, 1, 0); n != 1 {
+		t.Fatalf("WAIT 1 0 with a follower stopped = %d, want 1", n)
+	}
+	if n, took := wait(leader, 2, 300); n != 1 || took < 300*time.Millisecond {
+		t.Fatalf("WAIT 2 300 with a follower stopped = %d after %v, want 1 after 300ms", n, took)
+	}
+	// WAIT 2 0 (no limit) returns once the follower is back.
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_ = syscall.Kill(other.srv.PID, syscall.SIGCONT)
+	}()
+	n, took := wait(leader, 2, 0)
+	stopped = false
+	if n != 2 || took < 200*time.Millisecond {
+		t.Fatalf("WAIT 2 0 across the follower's pause = %d after %v, want 2 after it resumed", n, took)
+	}
+	if _, err := leader.Do(ctx, "wait", "x", "0").Result(); err == nil || !strings.Contains(err.Error(), "not an integer") {
+		t.Fatalf("WAIT x 0: %v", err)
+	}
+}
+
+// TestStandaloneWait: a standalone server has no replicas. As Redis
+// without replicas: WAIT 0 answers 0 at once, WAIT 1 waits its timeout
+// and answers 0.
+func TestStandaloneWait(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts memimgd")
+	}
+	ctx := context.Background()
+	c := memimgtest.Start(t).Client()
+	if n, err := c.Do(ctx, "wait", 0, 0).Int64(); err != nil || n != 0 {
+		t.Fatalf("WAIT 0 0 = %d, %v", n, err)
+	}
+	start := time.Now()
+	if n, err := c.Do(ctx, "wait", 1, 200).Int64(); err != nil || n != 0 || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("WAIT 1 200 = %d, %v after %v; want 0 after 200ms", n, err, time.Since(start))
+	}
+}
+
 // infoInt reads an integer field of INFO.
 func infoInt(t *testing.T, rdb *redis.Client, section, field string) int64 {
 	t.Helper()
