@@ -377,6 +377,9 @@ func (k *snapshotSink) Close() error {
 		return k.err
 	}
 	if k.f == nil {
+		if k.err != nil {
+			return k.err // the file could not be created
+		}
 		return errors.New("replication: an empty snapshot received")
 	}
 	defer func() { k.f = nil }()
@@ -387,9 +390,11 @@ func (k *snapshotSink) Close() error {
 	}
 	if err := k.f.Sync(); err != nil {
 		k.f.Close()
+		os.Remove(k.f.Name())
 		return err
 	}
 	if err := k.f.Close(); err != nil {
+		os.Remove(k.f.Name())
 		return err
 	}
 	k.meta.Size = k.size
