@@ -97,6 +97,7 @@ type Node struct {
 	readyIndex uint64
 	peers      map[string]*redis.Client // by client address
 	probes     map[string]*redis.Client // by client address, short timeouts
+	proposer   *proposer                // the leader's client writes (proposer.go)
 	stop       chan struct{}
 	done       sync.WaitGroup
 }
@@ -237,6 +238,7 @@ func (n *Node) Start(eng *engine.Engine) error {
 		return fmt.Errorf("replication: start raft: %w", err)
 	}
 	n.raft = r
+	n.proposer = newProposer(r, n.cfg.ApplyTimeout, n.stop)
 	st := r.Stats()
 	n.log.Info("raft started", "last_snapshot_index", st["last_snapshot_index"], "last_log_index", st["last_log_index"],
 		"applied_index", eng.AppliedIndex())
@@ -350,8 +352,8 @@ func (n *Node) Leader() bool { return n.raft != nil && n.raft.State() == raft.Le
 // if forwarding is off).
 func (n *Node) Propose(payload []byte) func() engine.Reply {
 	if n.Leader() {
-		f := n.raft.Apply(payload, n.cfg.ApplyTimeout)
-		return func() engine.Reply { return n.applyReply(f, payload, n.cfg.Forward) }
+		fc := n.proposer.propose(payload)
+		return func() engine.Reply { return n.applyReply(<-fc, payload, n.cfg.Forward) }
 	}
 	if !n.cfg.Forward {
 		return func() engine.Reply { return errReadOnly }
@@ -373,6 +375,8 @@ func (n *Node) applyReply(f raft.ApplyFuture, payload []byte, forward bool) engi
 				return n.forward(payload)
 			}
 			return errReadOnly
+		case errors.Is(err, errNotProposed):
+			return engine.Errorf("TRYAGAIN " + err.Error() + "; the write was not applied")
 		case errors.Is(err, raft.ErrEnqueueTimeout):
 			return engine.Errorf("TRYAGAIN the cluster is too busy to take the write; it was not applied")
 		}
@@ -490,7 +494,7 @@ func (n *Node) ProposeFromPeer(payload []byte) engine.Reply {
 	if !n.Leader() {
 		return errReadOnly
 	}
-	r := n.applyReply(n.raft.Apply(append([]byte(nil), payload...), n.cfg.ApplyTimeout), nil, false)
+	r := n.applyReply(<-n.proposer.propose(append([]byte(nil), payload...)), nil, false)
 	if r.IsError() && r.Str == errReadOnly.Str {
 		return errReadOnly // not entered: the follower tries the new leader
 	}
