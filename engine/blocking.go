@@ -194,5 +194,5 @@ func (e *Engine) wakeWrite(buf []byte, db int, cmd *schema.Command, argv [][]byt
 // crossKeyed are the writes that can fill keys other than the ones at their
 // key positions (in the same database).
 var crossKeyed = map[string]bool{
-	"memimg.exec": true, "move": true, "copy": true, "swapdb": true,
+	"memimg.exec": true, "memimg.batch": true, "move": true, "copy": true, "swapdb": true,
 }

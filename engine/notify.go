@@ -197,8 +197,8 @@ func (e *Engine) flushNotify() {
 // notifying wraps the handler of write command cmd so that it records the
 // keyspace events it causes (see the file comment).
 func notifying(cmd *schema.Command, h writeHandler) writeHandler {
-	if cmd.Name == "memimg.exec" {
-		return h // its commands are wrapped one by one
+	if cmd.Name == "memimg.exec" || cmd.Name == "memimg.batch" {
+		return h // their commands are wrapped one by one
 	}
 	return func(c *applyCtx, argv [][]byte) Reply {
 		if c.e == nil {

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/memimg/memimg/engine"
+	"github.com/memimg/memimg/schema"
 )
 
 // # The leader's proposer
@@ -17,6 +20,12 @@ import (
 // followers receive and fsync it, it commits and is applied, and then the
 // next group, all that queued meanwhile, goes.
 //
+// A group becomes one Raft entry, a memimg.batch of its writes
+// (schema/batch.go; up to maxBatchCommands writes and maxBatchBytes), so
+// Raft's per-entry work (futures, encodings, the log cache, the FSM's
+// calls) is done once per group; the batch's reply array is split among
+// the writers.
+//
 // Raft would otherwise dispatch whatever reached it, ten or so entries per
 // fsync and AppendEntries under load, with several batches in flight: each
 // costs every node an fsync, an RPC and the wake-ups around them. Measured
@@ -27,9 +36,12 @@ import (
 // durable.
 //
 // The order of the writes is kept (a connection's pipelined writes are
-// proposed in its order), and a write's outcome is its own raft.Apply's:
-// ErrNotLeader still sends it to the new leader, nothing is lost or
-// reordered by the queue.
+// proposed in its order), and a write's outcome is its entry's: a batch
+// that Raft refused (ErrNotLeader: it never entered the log) sends each of
+// its writes to the new leader, nothing is lost or reordered by the queue.
+// A write waits in the queue for the group in flight, which leaves Raft
+// once committed and applied, or failed (a leader without a quorum steps
+// down and fails it).
 type proposer struct {
 	raft    *raft.Raft
 	timeout time.Duration // raft.Apply's enqueue timeout
@@ -47,7 +59,7 @@ const proposerDepth = 1
 // proposal is one write waiting in the proposer.
 type proposal struct {
 	payload []byte
-	future  chan raft.ApplyFuture // receives raft.Apply's future
+	future  chan raft.ApplyFuture // receives its entry's future (its share of a batch's)
 }
 
 // newProposer starts the proposer of r; it stops when stop is closed.
@@ -100,17 +112,97 @@ func (p *proposer) loop() {
 			<-p.slots
 			continue
 		}
-		var last raft.ApplyFuture
-		for _, pr := range group {
-			last = p.raft.Apply(pr.payload, p.timeout)
-			pr.future <- last
+		var entries []*sharedFuture
+		for len(group) > 0 {
+			n, size := 1, len(group[0].payload)
+			for n < len(group) && n < maxBatchCommands && size+len(group[n].payload) <= maxBatchBytes {
+				size += len(group[n].payload)
+				n++
+			}
+			entries = append(entries, p.apply(group[:n]))
+			group = group[n:]
 		}
-		// Futures complete in log order: the last one's is the group's.
+		// The group is out of Raft when each of its entries is (applied,
+		// or failed: one refused at once is not a sign the others are).
 		go func() {
-			_ = last.Error()
+			for _, f := range entries {
+				_ = f.Error()
+			}
 			<-p.slots
 		}()
 	}
+}
+
+// Limits of one memimg.batch entry; a group beyond them becomes several.
+const (
+	maxBatchCommands = 1024
+	maxBatchBytes    = 1 << 20
+)
+
+// apply hands Raft one entry for part: the write itself if it is alone, a
+// memimg.batch of them otherwise, whose reply array is split among them.
+func (p *proposer) apply(part []*proposal) *sharedFuture {
+	if len(part) == 1 {
+		f := share(p.raft.Apply(part[0].payload, p.timeout))
+		part[0].future <- f
+		return f
+	}
+	payloads := make([][]byte, len(part))
+	for i, pr := range part {
+		payloads[i] = pr.payload
+	}
+	f := share(p.raft.Apply(schema.EncodeBatch(nil, payloads), p.timeout))
+	for i, pr := range part {
+		pr.future <- batchFuture{f, i}
+	}
+	return f
+}
+
+// sharedFuture is a Raft future that several goroutines may wait on: the
+// writers of a batch and the proposer. Raft's own futures hand their
+// outcome to one waiter only (the others would read nil from the closed
+// channel: a failed write taken for a success), so one waits and the
+// others read what it kept.
+type sharedFuture struct {
+	f     raft.ApplyFuture
+	once  sync.Once
+	err   error
+	resp  any
+	index uint64
+}
+
+func share(f raft.ApplyFuture) *sharedFuture { return &sharedFuture{f: f} }
+
+func (s *sharedFuture) wait() {
+	s.once.Do(func() {
+		s.err = s.f.Error()
+		s.resp, s.index = s.f.Response(), s.f.Index()
+	})
+}
+
+// Error implements raft.ApplyFuture.
+func (s *sharedFuture) Error() error { s.wait(); return s.err }
+
+// Response implements raft.ApplyFuture.
+func (s *sharedFuture) Response() any { s.wait(); return s.resp }
+
+// Index implements raft.ApplyFuture.
+func (s *sharedFuture) Index() uint64 { s.wait(); return s.index }
+
+// batchFuture is one write's share of a memimg.batch's future: the same
+// outcome, and its own element of the reply array.
+type batchFuture struct {
+	*sharedFuture
+	i int
+}
+
+// Response implements raft.ApplyFuture.
+func (f batchFuture) Response() any {
+	r := f.sharedFuture.Response()
+	if rep, ok := r.(engine.Reply); ok && rep.Kind == engine.KindArray && f.i < len(rep.Elems) {
+		return rep.Elems[f.i]
+	}
+	return r // the whole entry failed (it did not decode): so did each write
 }
 
 // shutdown fails what is still queued, and everything proposed later.
