@@ -37,13 +37,23 @@ func writeLog(t *testing.T, cmds ...[]string) string {
 }
 
 func TestWalDump(t *testing.T) {
-	dir := writeLog(t, []string{"SET", "k", "hello world"}, []string{"incr", "n"}, []string{"set", "b", "\x00\n"})
+	sub := func(db int, args ...string) string {
+		var argv [][]byte
+		for _, a := range args {
+			argv = append(argv, []byte(a))
+		}
+		return string(schema.EncodeCommand(nil, db, argv))
+	}
+	tx := []string{"memimg.exec", string(schema.EncodeTxWatches(nil, nil)), sub(0, "SET", "t", "1")}
+	batch := []string{"memimg.batch", sub(0, "SET", "x", "1"), sub(2, "INCR", "y"), sub(0, tx...)}
+	dir := writeLog(t, []string{"SET", "k", "hello world"}, []string{"incr", "n"}, []string{"set", "b", "\x00\n"}, batch)
 	tests := []struct {
 		args []string
 		want []string // lines, prefix-matched after the time field is dropped
 	}{
-		{[]string{"wal", "dump", dir}, []string{`1 db=0 set k "hello world"`, `2 db=0 incr n`, `3 db=0 set b "\x00\n"`}},
-		{[]string{"wal", "dump", "--from", "2", dir}, []string{`2 db=0 incr n`, `3 db=0 set b "\x00\n"`}},
+		{[]string{"wal", "dump", dir}, []string{`1 db=0 set k "hello world"`, `2 db=0 incr n`, `3 db=0 set b "\x00\n"`,
+			`4 db=0 memimg.batch [db=0 set x 1] [db=2 incr y] [db=0 memimg.exec watches=0 [db=0 set t 1]]`}},
+		{[]string{"wal", "dump", "--from", "2", "--limit", "2", dir}, []string{`2 db=0 incr n`, `3 db=0 set b "\x00\n"`}},
 		{[]string{"wal", "dump", "--from", "2", "--limit", "1", dir}, []string{`2 db=0 incr n`}},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/memimg/memimg/engine"
@@ -54,10 +55,7 @@ func walDump(args []string, stdout, stderr io.Writer, logger *slog.Logger) error
 				break
 			}
 			argv = a
-			line += fmt.Sprintf("db=%d", db)
-			for _, x := range a {
-				line += " " + quote(x)
-			}
+			line += fmt.Sprintf("db=%d", db) + describeArgs(a)
 		case engine.KindNoop:
 			line += "noop"
 		default:
@@ -74,6 +72,39 @@ func walDump(args []string, stdout, stderr io.Writer, logger *slog.Logger) error
 
 // quote prints an argument as redis-cli would accept it back: bare if it is
 // plain printable text, double-quoted with escapes otherwise.
+// describeArgs renders a command's arguments; the commands nested in a
+// memimg.batch (several clients' writes) or a memimg.exec (a transaction,
+// after its watches) are rendered each in brackets.
+func describeArgs(a [][]byte) string {
+	var nested [][]byte
+	line := ""
+	switch strings.ToLower(string(a[0])) {
+	case "memimg.batch":
+		line, nested = " memimg.batch", a[1:]
+	case "memimg.exec":
+		ws, err := schema.DecodeTxWatches(a[1], nil)
+		if err != nil {
+			break
+		}
+		line, nested = fmt.Sprintf(" memimg.exec watches=%d", len(ws)), a[2:]
+	}
+	if line == "" {
+		for _, x := range a {
+			line += " " + quote(x)
+		}
+		return line
+	}
+	for _, p := range nested {
+		db, sub, err := schema.DecodeCommand(p, nil)
+		if err != nil {
+			line += fmt.Sprintf(" [<undecodable: %v>]", err)
+			continue
+		}
+		line += fmt.Sprintf(" [db=%d%s]", db, describeArgs(sub))
+	}
+	return line
+}
+
 func quote(b []byte) string {
 	if len(b) == 0 {
 		return `""`
