@@ -19,9 +19,10 @@ type Cluster interface {
 	Command(argv [][]byte) engine.Reply
 	// Role answers ROLE.
 	Role() engine.Reply
-	// Propose answers memimg.propose: a follower's write, which a leader
-	// proposes; the reply is engine.AppendReply's encoding in a bulk string.
-	Propose(payload []byte) engine.Reply
+	// Propose answers memimg.propose: a follower's writes, which a leader
+	// proposes; each reply is engine.AppendReply's encoding in a bulk
+	// string (an array of them for several writes).
+	Propose(payloads [][]byte) engine.Reply
 	// ReadIndex answers memimg.readindex on the leader.
 	ReadIndex() (uint64, error)
 	// WaitTarget is an index at or after every write acknowledged to a
@@ -170,7 +171,7 @@ func cmdPropose(c *client, argv [][]byte) {
 		c.reply(errNotCluster)
 		return
 	}
-	c.reply(cl.Propose(argv[1]))
+	c.reply(cl.Propose(argv[1:]))
 }
 
 // memimg.readindex: from a follower about to serve a read.

@@ -98,6 +98,7 @@ type Node struct {
 	peers      map[string]*redis.Client // by client address
 	probes     map[string]*redis.Client // by client address, short timeouts
 	proposer   *proposer                // the leader's client writes (proposer.go)
+	forwarder  *forwarder               // a follower's client writes (forwarder.go)
 	stop       chan struct{}
 	done       sync.WaitGroup
 }
@@ -239,6 +240,7 @@ func (n *Node) Start(eng *engine.Engine) error {
 	}
 	n.raft = r
 	n.proposer = newProposer(r, n.cfg.ApplyTimeout, n.stop)
+	n.forwarder = newForwarder(n)
 	st := r.Stats()
 	n.log.Info("raft started", "last_snapshot_index", st["last_snapshot_index"], "last_log_index", st["last_log_index"],
 		"applied_index", eng.AppliedIndex())
@@ -358,8 +360,7 @@ func (n *Node) Propose(payload []byte) func() engine.Reply {
 	if !n.cfg.Forward {
 		return func() engine.Reply { return errReadOnly }
 	}
-	ch := make(chan engine.Reply, 1)
-	go func() { ch <- n.forward(payload) }()
+	ch := n.forwarder.forward(payload)
 	return func() engine.Reply { return <-ch }
 }
 
@@ -459,8 +460,7 @@ func (n *Node) forward(payload []byte) engine.Reply {
 		}
 		c, addr, err := n.leaderClient()
 		if errors.Is(err, errSelfLeader) {
-			f := n.raft.Apply(payload, n.cfg.ApplyTimeout)
-			return n.applyReply(f, payload, false)
+			return n.applyReply(<-n.proposer.propose(payload), payload, false)
 		}
 		if err != nil {
 			return errNoLeader
@@ -487,18 +487,32 @@ func (n *Node) forward(payload []byte) engine.Reply {
 	return errNoLeader
 }
 
-// ProposeFromPeer answers memimg.propose: a follower's write, proposed
-// here if this node leads. A node that does not lead answers -READONLY, so
-// the follower tries the new leader.
-func (n *Node) ProposeFromPeer(payload []byte) engine.Reply {
+// ProposeFromPeer answers memimg.propose: a follower's writes, proposed
+// here (together) if this node leads, each answered with its reply's
+// encoding in a bulk string, an array of them for several. A node that
+// does not lead answers -READONLY, so the follower tries the new leader;
+// so does an element whose write did not enter the log.
+func (n *Node) ProposeFromPeer(payloads [][]byte) engine.Reply {
 	if !n.Leader() {
 		return errReadOnly
 	}
-	r := n.applyReply(<-n.proposer.propose(append([]byte(nil), payload...)), nil, false)
-	if r.IsError() && r.Str == errReadOnly.Str {
-		return errReadOnly // not entered: the follower tries the new leader
+	futures := make([]<-chan raft.ApplyFuture, len(payloads))
+	for i, p := range payloads {
+		futures[i] = n.proposer.propose(append([]byte(nil), p...))
 	}
-	return engine.Bulk(string(engine.AppendReply(nil, r)))
+	replies := make([]engine.Reply, len(payloads))
+	for i, fc := range futures {
+		r := n.applyReply(<-fc, nil, false)
+		if r.IsError() && r.Str == errReadOnly.Str {
+			replies[i] = errReadOnly // not entered: the follower tries the new leader
+			continue
+		}
+		replies[i] = engine.Bulk(string(engine.AppendReply(nil, r)))
+	}
+	if len(replies) == 1 {
+		return replies[0]
+	}
+	return engine.Array(replies...)
 }
 
 // ReadIndex answers memimg.readindex on the leader: an index such that a

@@ -15,8 +15,8 @@ import (
 //
 // Clients' writes on the leader do not go to raft.Apply one by one as they
 // come. The proposer queues them and hands Raft a group at a time: the
-// writes that arrived while the previous group was being replicated. One
-// group is in flight at a time (proposerDepth): the leader fsyncs it, the
+// writes that arrived while the previous group was being replicated (a
+// grouper, grouper.go). One group is in flight at a time: the leader fsyncs it, the
 // followers receive and fsync it, it commits and is applied, and then the
 // next group, all that queued meanwhile, goes.
 //
@@ -45,16 +45,8 @@ import (
 type proposer struct {
 	raft    *raft.Raft
 	timeout time.Duration // raft.Apply's enqueue timeout
-	mu      sync.Mutex
-	queue   []*proposal
-	stopped bool
-	wake    chan struct{} // a proposal was queued (capacity 1)
-	slots   chan struct{} // groups in flight (capacity proposerDepth)
-	stop    <-chan struct{}
+	g       *grouper[*proposal]
 }
-
-// proposerDepth is how many groups of writes may be in Raft at once.
-const proposerDepth = 1
 
 // proposal is one write waiting in the proposer.
 type proposal struct {
@@ -64,9 +56,8 @@ type proposal struct {
 
 // newProposer starts the proposer of r; it stops when stop is closed.
 func newProposer(r *raft.Raft, timeout time.Duration, stop <-chan struct{}) *proposer {
-	p := &proposer{raft: r, timeout: timeout, wake: make(chan struct{}, 1),
-		slots: make(chan struct{}, proposerDepth), stop: stop}
-	go p.loop()
+	p := &proposer{raft: r, timeout: timeout}
+	p.g = newGrouper(p.handle, func(pr *proposal) { pr.future <- failedFuture{errNotProposed} }, stop)
 	return p
 }
 
@@ -74,70 +65,22 @@ func newProposer(r *raft.Raft, timeout time.Duration, stop <-chan struct{}) *pro
 // the proposal is handed to Raft (or a failed one if the node stops).
 func (p *proposer) propose(payload []byte) <-chan raft.ApplyFuture {
 	pr := &proposal{payload: payload, future: make(chan raft.ApplyFuture, 1)}
-	p.mu.Lock()
-	if p.stopped {
-		p.mu.Unlock()
-		pr.future <- failedFuture{errNotProposed}
-		return pr.future
-	}
-	p.queue = append(p.queue, pr)
-	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	p.g.add(pr)
 	return pr.future
 }
 
-// loop hands Raft one group at a time: everything queued by the time the
-// previous group is applied (or has failed).
-func (p *proposer) loop() {
-	defer p.shutdown()
-	for {
-		select {
-		case <-p.wake:
-		case <-p.stop:
-			return
-		}
-		select {
-		case p.slots <- struct{}{}:
-		case <-p.stop:
-			return
-		}
-		p.mu.Lock()
-		group := p.queue
-		p.queue = nil
-		p.mu.Unlock()
-		if len(group) == 0 {
-			<-p.slots
-			continue
-		}
-		var entries []*sharedFuture
-		for len(group) > 0 {
-			n, size := 1, len(group[0].payload)
-			for n < len(group) && n < maxBatchCommands && size+len(group[n].payload) <= maxBatchBytes {
-				size += len(group[n].payload)
-				n++
-			}
-			entries = append(entries, p.apply(group[:n]))
-			group = group[n:]
-		}
-		// The group is out of Raft when each of its entries is (applied,
-		// or failed: one refused at once is not a sign the others are).
-		go func() {
-			for _, f := range entries {
-				_ = f.Error()
-			}
-			<-p.slots
-		}()
+// handle hands Raft a group, as one entry or a few (chunks), and returns
+// when each of them is out of Raft: applied, or failed (one refused at
+// once is not a sign the others are).
+func (p *proposer) handle(group []*proposal) {
+	var entries []*sharedFuture
+	chunks(len(group), func(i int) int { return len(group[i].payload) }, func(lo, hi int) {
+		entries = append(entries, p.apply(group[lo:hi]))
+	})
+	for _, f := range entries {
+		_ = f.Error()
 	}
 }
-
-// Limits of one memimg.batch entry; a group beyond them becomes several.
-const (
-	maxBatchCommands = 1024
-	maxBatchBytes    = 1 << 20
-)
 
 // apply hands Raft one entry for part: the write itself if it is alone, a
 // memimg.batch of them otherwise, whose reply array is split among them.
@@ -203,17 +146,6 @@ func (f batchFuture) Response() any {
 		return rep.Elems[f.i]
 	}
 	return r // the whole entry failed (it did not decode): so did each write
-}
-
-// shutdown fails what is still queued, and everything proposed later.
-func (p *proposer) shutdown() {
-	p.mu.Lock()
-	group := p.queue
-	p.queue, p.stopped = nil, true
-	p.mu.Unlock()
-	for _, pr := range group {
-		pr.future <- failedFuture{errNotProposed}
-	}
 }
 
 // errNotProposed is the outcome of a write the proposer never handed to

@@ -40,12 +40,12 @@ func (g *clusterGlue) ReadBarrier() error {
 }
 
 // Propose implements protocol.Cluster.
-func (g *clusterGlue) Propose(payload []byte) engine.Reply {
+func (g *clusterGlue) Propose(payloads [][]byte) engine.Reply {
 	n := g.get()
 	if n == nil {
 		return errClusterLoading
 	}
-	return n.ProposeFromPeer(payload)
+	return n.ProposeFromPeer(payloads)
 }
 
 // ReadIndex implements protocol.Cluster.

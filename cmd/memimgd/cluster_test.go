@@ -625,6 +625,53 @@ func TestClusterWait(t *testing.T) {
 	}
 }
 
+// TestClusterFollowerKeepsOrder: a connection's pipelined writes on a
+// follower reach the leader in its order (the follower forwards them in
+// groups, one request at a time), while other connections write too.
+func TestClusterFollowerKeepsOrder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three memimgd")
+	}
+	ctx := context.Background()
+	nodes := startCluster(t, 3)
+	li := leaderOf(t, nodes)
+	fol := nodes[(li+1)%3].srv
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rdb := fol.Client()
+			for round := range 5 {
+				p := rdb.Pipeline()
+				for i := range 100 {
+					p.RPush(ctx, fmt.Sprintf("list:%d", c), round*100+i)
+				}
+				if _, err := p.Exec(ctx); err != nil {
+					t.Errorf("client %d: %v", c, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	leader := nodes[li].srv.Client()
+	for c := range 4 {
+		got, err := leader.LRange(ctx, fmt.Sprintf("list:%d", c), 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 500 {
+			t.Fatalf("list:%d has %d elements, want 500", c, len(got))
+		}
+		for i, v := range got {
+			if v != strconv.Itoa(i) {
+				t.Fatalf("list:%d[%d] = %s: a pipelined write overtook an earlier one", c, i, v)
+			}
+		}
+	}
+}
+
 // TestStandaloneWait: a standalone server has no replicas. As Redis
 // without replicas: WAIT 0 answers 0 at once, WAIT 1 waits its timeout
 // and answers 0.
