@@ -303,7 +303,8 @@ func advertisedAddr(clusterAddr string, ln net.Listener) string {
 }
 
 // joinCluster asks the member at target to add this node, retrying until it
-// succeeds, a definite refusal comes, or stop closes.
+// succeeds, a definite refusal comes, --cluster-join-timeout passes (a
+// wrong address: the node exits 1) or stop closes.
 func (d *daemon) joinCluster(target string, stop <-chan struct{}) {
 	n := d.node
 	cs := d.set.cluster
@@ -334,6 +335,7 @@ func (d *daemon) joinCluster(target string, stop <-chan struct{}) {
 	if id := n.ClusterID(); id != "" {
 		args = append(args, id)
 	}
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		id, err := rdb.Do(ctx, args...).Text()
@@ -354,6 +356,16 @@ func (d *daemon) joinCluster(target string, stop <-chan struct{}) {
 			default:
 			}
 			d.joinFailed.Store(true)
+			return
+		}
+		if cs.joinTimeout > 0 && time.Since(start) >= cs.joinTimeout {
+			d.log.Error("cannot join the cluster; giving up (--cluster-join-timeout) and shutting down",
+				"through", target, "tried_for", time.Since(start).Round(time.Second), "err", err)
+			d.joinFailed.Store(true)
+			select {
+			case d.shutdown <- "could not join the cluster through " + target + ": " + err.Error():
+			default:
+			}
 			return
 		}
 		if attempt == 1 || attempt%20 == 0 {

@@ -405,8 +405,9 @@ func TestClusterLinearizable(t *testing.T) {
 }
 
 // TestClusterBadJoins: a duplicate node id and a node with data are
-// refused with a clear error; a node of another cluster shuts down; the
-// cluster is unharmed.
+// refused with a clear error; a node of another cluster, and one given a
+// --cluster-join address where nothing answers, shut down; the cluster is
+// unharmed.
 func TestClusterBadJoins(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts memimgd")
@@ -422,6 +423,19 @@ func TestClusterBadJoins(t *testing.T) {
 	}
 	if !strings.Contains(dup.Log(), "node id n2 is already a member") {
 		t.Fatalf("a duplicate node id: log:\n%s", dup.Log())
+	}
+
+	// A wrong --cluster-join address (nothing answers there): the node
+	// retries for --cluster-join-timeout, then exits 1 saying so.
+	wrong, err := memimgtest.TryStart(t, memimgtest.WithArgs("--cluster-node-id", "n7", "--cluster-addr", freeRaftAddr(t),
+		"--cluster-join", freeRaftAddr(t), "--cluster-join-timeout", "1s"))
+	if err == nil {
+		if code := wrong.Wait(); code != 1 {
+			t.Fatalf("a wrong --cluster-join address: exit code %d, want 1", code)
+		}
+	}
+	if !strings.Contains(wrong.Log(), "cannot join the cluster; giving up") {
+		t.Fatalf("a wrong --cluster-join address: log:\n%s", wrong.Log())
 	}
 
 	// A standalone data directory cannot join (it would bring data the

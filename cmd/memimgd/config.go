@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/memimg/memimg/engine"
 	"github.com/memimg/memimg/protocol"
@@ -53,6 +54,7 @@ type Config struct {
 	ClusterJoin         string // a member's client address
 	ClusterNonvoter     string // yes | no
 	ClusterForwardWrite string // yes | no
+	ClusterJoinTimeout  string // a duration; 0 retries for ever
 	ClusterCompact      string // entries; 0 keeps the whole log
 }
 
@@ -77,6 +79,7 @@ func DefaultConfig() Config {
 		ClusterBootstrap:    "no",
 		ClusterNonvoter:     "no",
 		ClusterForwardWrite: "yes",
+		ClusterJoinTimeout:  "60s",
 		ClusterCompact:      "0",
 	}
 }
@@ -113,6 +116,7 @@ var directives = []directive{
 	{"cluster-nonvoter", func(c *Config) *string { return &c.ClusterNonvoter }, "join as a non-voting member (a read replica)", true},
 	{"cluster-compact-entries", func(c *Config) *string { return &c.ClusterCompact }, "N > 0: Raft snapshots every N entries and deletes the log before the last N; a follower further behind receives the snapshot (default 0: keep the whole log)", false},
 	{"cluster-forward-writes", func(c *Config) *string { return &c.ClusterForwardWrite }, "yes: a follower sends writes to the leader; no: answer -READONLY (default yes)", false},
+	{"cluster-join-timeout", func(c *Config) *string { return &c.ClusterJoinTimeout }, "how long a new node tries to reach --cluster-join before it gives up and exits 1; 0 tries for ever (default 60s)", false},
 }
 
 func findDirective(name string) *directive {
@@ -363,6 +367,7 @@ type clusterSettings struct {
 	bootstrap, nonvoter bool
 	forward             bool
 	compact             uint64
+	joinTimeout         time.Duration // 0: for ever
 }
 
 // enabled reports whether the node runs in a cluster.
@@ -462,6 +467,11 @@ func (c Config) settings() (settings, error) {
 	cs.bootstrap = yesNo("cluster-bootstrap", c.ClusterBootstrap)
 	cs.nonvoter = yesNo("cluster-nonvoter", c.ClusterNonvoter)
 	cs.forward = yesNo("cluster-forward-writes", c.ClusterForwardWrite)
+	if d, err := time.ParseDuration(c.ClusterJoinTimeout); err != nil || d < 0 {
+		bad("cluster-join-timeout must be a duration such as 60s, or 0, got %q", c.ClusterJoinTimeout)
+	} else {
+		cs.joinTimeout = d
+	}
 	if v, err := strconv.ParseUint(c.ClusterCompact, 10, 64); err != nil {
 		bad("cluster-compact-entries must be a count of entries, got %q", c.ClusterCompact)
 	} else {
