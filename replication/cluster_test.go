@@ -160,8 +160,17 @@ func (c *cluster) open(i int) *node {
 	return n
 }
 
-// start starts node i's Raft on its stores and connects it to the others.
+// start starts node i's Raft on its stores, with a countFSM, and connects
+// it to the others.
 func (c *cluster) start(i int) {
+	fsm := &countFSM{}
+	c.startWithFSM(i, fsm)
+	c.nodes[i].fsm = fsm
+}
+
+// startWithFSM is start with fsm as node i's state machine (the node's
+// countFSM stays nil: do not call converge on such a cluster).
+func (c *cluster) startWithFSM(i int, fsm raft.FSM) *raft.Raft {
 	t, n := c.t, c.nodes[i]
 	if n.wal == nil {
 		c.open(i)
@@ -173,12 +182,12 @@ func (c *cluster) start(i int) {
 			o.trans.Connect(n.addr, n.trans)
 		}
 	}
-	n.fsm = &countFSM{}
-	r, err := raft.NewRaft(c.conf(n.id), n.fsm, n.logs, n.stable, n.snaps, n.trans)
+	r, err := raft.NewRaft(c.conf(n.id), fsm, n.logs, n.stable, n.snaps, n.trans)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n.raft = r
+	return r
 }
 
 // stop shuts node i down and closes its stores, as a process exit would.

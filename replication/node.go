@@ -418,16 +418,22 @@ func (n *Node) leaderClient() (*redis.Client, string, error) {
 
 var errSelfLeader = errors.New("this node became the leader")
 
-// peer returns the connection pool to a member's client address.
+// peer returns the connection pool to a member's client address, for
+// forwarded writes and read indexes.
 func (n *Node) peer(addr string) *redis.Client {
+	return n.pool(n.peers, addr, 64, 2*time.Second, n.cfg.ApplyTimeout+5*time.Second, 5*time.Second)
+}
+
+// pool returns pools[addr], made with these sizes and
+// timeouts the first time.
+func (n *Node) pool(pools map[string]*redis.Client, addr string, size int, dial, read, write time.Duration) *redis.Client {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	c := n.peers[addr]
+	c := pools[addr]
 	if c == nil {
-		c = redis.NewClient(&redis.Options{Addr: addr, Password: n.cfg.Password, Protocol: 2, PoolSize: 64,
-			MaxRetries: -1, DialTimeout: 2 * time.Second, ReadTimeout: n.cfg.ApplyTimeout + 5*time.Second,
-			WriteTimeout: 5 * time.Second, DisableIdentity: true})
-		n.peers[addr] = c
+		c = redis.NewClient(&redis.Options{Addr: addr, Password: n.cfg.Password, Protocol: 2, PoolSize: size,
+			MaxRetries: -1, DialTimeout: dial, ReadTimeout: read, WriteTimeout: write, DisableIdentity: true})
+		pools[addr] = c
 	}
 	return c
 }
@@ -439,16 +445,7 @@ const probeTimeout = 250 * time.Millisecond
 // questions: a member that does not answer within probeTimeout (stopped,
 // partitioned) is given up on.
 func (n *Node) probe(addr string) *redis.Client {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	c := n.probes[addr]
-	if c == nil {
-		c = redis.NewClient(&redis.Options{Addr: addr, Password: n.cfg.Password, Protocol: 2, PoolSize: 4,
-			MaxRetries: -1, DialTimeout: probeTimeout, ReadTimeout: probeTimeout, WriteTimeout: probeTimeout,
-			DisableIdentity: true})
-		n.probes[addr] = c
-	}
-	return c
+	return n.pool(n.probes, addr, 4, probeTimeout, probeTimeout, probeTimeout)
 }
 
 // forward sends a write to the leader and returns its reply.

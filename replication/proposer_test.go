@@ -132,28 +132,6 @@ func (f *proposerFSM) Snapshot() (raft.FSMSnapshot, error) { return countSnapsho
 
 func (f *proposerFSM) Restore(rc io.ReadCloser) error { return rc.Close() }
 
-// startWithFSM is cluster.start with fsm as node i's state machine (the
-// node's countFSM stays nil: do not call converge on such a cluster).
-func (c *cluster) startWithFSM(i int, fsm raft.FSM) *raft.Raft {
-	t, n := c.t, c.nodes[i]
-	if n.wal == nil {
-		c.open(i)
-	}
-	_, n.trans = raft.NewInmemTransport(n.addr)
-	for _, o := range c.nodes {
-		if o != n && o.raft != nil {
-			n.trans.Connect(o.addr, o.trans)
-			o.trans.Connect(n.addr, n.trans)
-		}
-	}
-	r, err := raft.NewRaft(c.conf(n.id), fsm, n.logs, n.stable, n.snaps, n.trans)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.raft = r
-	return r
-}
-
 // newProposerCluster is newCluster, bootstrapped from node 0, with Raft
 // configured as Node configures it for the proposer: the apply channel
 // buffered, so a group handed to Raft is dispatched together.
