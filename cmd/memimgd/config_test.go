@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/memimg/memimg/engine"
 )
@@ -45,7 +46,7 @@ save ""
 	}
 	want := settings{port: 7001, bind: "127.0.0.1", dir: "/var/lib/memimg data", fsync: engine.FsyncEverySec,
 		requirePass: "p a'ss", databases: 8, protoMaxBulkLen: 64 << 20, logLevel: logLevels["warning"],
-		retain: retainPolicy{kind: "all", text: "all"}, cluster: clusterSettings{forward: true}, snapshotCPU: 0.3}
+		retain: retainPolicy{kind: "all", text: "all"}, cluster: clusterSettings{forward: true, joinTimeout: time.Minute}, snapshotCPU: 0.3}
 	if !reflect.DeepEqual(set, want) {
 		t.Errorf("settings:\n got %+v\nwant %+v", set, want)
 	}
