@@ -108,12 +108,14 @@ func TestValidateAll(t *testing.T) {
 	cfg.MaxMemory = "1gb"
 	cfg.Dir = ""
 	cfg.NotifyKeyspaceEvents = "KEQ"
+	cfg.ClusterJoinTimeout = "-1s"
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"port", "appendfsync must be always, everysec or no", "databases", "proto-max-bulk-len",
-		"loglevel", "appendonly", "save", "maxmemory", "dir", "notify-keyspace-events: Invalid event class character"} {
+		"loglevel", "appendonly", "save", "maxmemory", "dir", "notify-keyspace-events: Invalid event class character",
+		"cluster-join-timeout must be a duration"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
