@@ -484,6 +484,30 @@ func (n *Node) forward(payload []byte) engine.Reply {
 	return errNoLeader
 }
 
+// checkForwarded checks a payload sent with memimg.propose as the engine
+// checks a client's write before proposing it: it decodes, names a write
+// the engine proposes (a client's, a transaction, an expiry; not the
+// entries only a leader makes), in a database that exists, with valid
+// arguments. Anything else would enter the log as an entry no replay can
+// apply.
+func (n *Node) checkForwarded(p []byte) error {
+	db, argv, err := schema.DecodeCommand(p, nil)
+	if err != nil {
+		return err
+	}
+	cmd := schema.Lookup(argv[0])
+	switch {
+	case cmd == nil || !cmd.Is(schema.Write) || leaderOnly[cmd.Name]:
+		return fmt.Errorf("%q is not a write a follower forwards", argv[0])
+	case db < 0 || db >= n.eng.Databases():
+		return fmt.Errorf("database %d does not exist", db)
+	}
+	return cmd.Validate(argv)
+}
+
+// leaderOnly are the writes only a leader proposes itself.
+var leaderOnly = map[string]bool{"memimg.batch": true, "memimg.noop": true, "memimg.member": true}
+
 // ProposeFromPeer answers memimg.propose: a follower's writes, proposed
 // here (together) if this node leads, each answered with its reply's
 // encoding in a bulk string, an array of them for several. A node that
@@ -494,11 +518,18 @@ func (n *Node) ProposeFromPeer(payloads [][]byte) engine.Reply {
 		return errReadOnly
 	}
 	futures := make([]<-chan raft.ApplyFuture, len(payloads))
+	replies := make([]engine.Reply, len(payloads))
 	for i, p := range payloads {
+		if err := n.checkForwarded(p); err != nil {
+			replies[i] = engine.Errorf("ERR invalid forwarded write: " + err.Error())
+			continue
+		}
 		futures[i] = n.proposer.propose(append([]byte(nil), p...))
 	}
-	replies := make([]engine.Reply, len(payloads))
 	for i, fc := range futures {
+		if fc == nil {
+			continue // refused above
+		}
 		r := n.applyReply(<-fc, nil, false)
 		if r.IsError() && r.Str == errReadOnly.Str {
 			replies[i] = errReadOnly // not entered: the follower tries the new leader

@@ -27,6 +27,7 @@ import (
 
 	"github.com/memimg/memimg/internal/lincheck"
 	"github.com/memimg/memimg/memimgtest"
+	"github.com/memimg/memimg/schema"
 )
 
 var clusterDuration = flag.Duration("cluster.duration", 0,
@@ -683,6 +684,41 @@ func TestClusterFollowerKeepsOrder(t *testing.T) {
 				t.Fatalf("list:%d[%d] = %s: a pipelined write overtook an earlier one", c, i, v)
 			}
 		}
+	}
+}
+
+// TestClusterProposeRefusesBadPayloads: memimg.propose (what followers
+// send the leader) is open to any connection in a cluster, so the leader
+// checks each payload as it checks a client's write: garbage, a read, an
+// entry only a leader makes, a missing database and bad arguments are
+// refused and never reach the log, which still replays after a restart.
+func TestClusterProposeRefusesBadPayloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts memimgd")
+	}
+	ctx := context.Background()
+	nodes := startCluster(t, 1)
+	c := nodes[0].srv.Client()
+	enc := func(db int, args ...string) string {
+		argv := make([][]byte, len(args))
+		for i, a := range args {
+			argv[i] = []byte(a)
+		}
+		return string(schema.EncodeCommand(nil, db, argv))
+	}
+	for _, bad := range []string{"x", enc(0, "GET", "k"), enc(0, "memimg.noop"),
+		string(schema.EncodeBatch(nil, [][]byte{[]byte(enc(0, "SET", "k", "v"))})), enc(99, "SET", "k", "v"), enc(0, "SET", "k")} {
+		err := c.Do(ctx, "memimg.propose", bad).Err()
+		if err == nil || !strings.Contains(err.Error(), "invalid forwarded write") {
+			t.Fatalf("memimg.propose %q: %v, want a refusal", bad, err)
+		}
+	}
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	nodes[0].srv.Restart()
+	if v, err := nodes[0].srv.Client().Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Fatalf("after a restart: GET k = %q, %v", v, err)
 	}
 }
 
