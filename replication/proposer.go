@@ -31,7 +31,8 @@ import (
 // costs every node an fsync, an RPC and the wake-ups around them. Measured
 // with redis-benchmark (SET, 50 clients, 3 nodes on one 2-core machine),
 // one group in flight gave 10-29% more throughput for 21% less CPU per
-// write (docs/benchmarks.md). The standalone committer follows the same
+// write (docs/benchmarks.md); two in flight, with batched entries, gave
+// 15-28% less than one. The standalone committer follows the same
 // rule: a batch is what queued while the previous one was being made
 // durable.
 //
