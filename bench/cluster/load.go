@@ -12,6 +12,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/memimg/memimg/bench/internal/benchutil"
 )
 
 // Histograms hold latencies in nanoseconds from 1 µs to 60 s, three
@@ -80,16 +82,10 @@ func setWaitOp(ctx context.Context, rdb *redis.Client, k, v string) error {
 	return nil
 }
 
-func key(i int) string { return fmt.Sprintf("key:%012d", i) }
-
-func value(rng *rand.Rand) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 64)
-	for i := range b {
-		b[i] = alphabet[rng.IntN(len(alphabet))]
-	}
-	return string(b)
-}
+var (
+	key   = benchutil.Key
+	value = benchutil.Value
+)
 
 // warmup is how long the clients run before the window opens.
 const warmup = time.Second

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/memimg/memimg/bench/internal/benchutil"
 )
 
 // proc is one server process: memimgd or redis-server, its output in a
@@ -119,15 +121,7 @@ func (p *proc) logLines(from int64, subs ...string) []string {
 	return out
 }
 
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+var freeAddr = benchutil.FreeAddr
 
 func port(addr string) string {
 	_, p, _ := net.SplitHostPort(addr)

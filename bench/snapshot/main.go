@@ -31,7 +31,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +44,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/memimg/memimg/bench/internal/benchutil"
 )
 
 var (
@@ -293,15 +294,7 @@ func (s *server) restart() (startup, error) {
 	return st, nil
 }
 
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+var freeAddr = benchutil.FreeAddr
 
 // waitPong polls PING on addr every 2 ms until it answers PONG (a server
 // still loading answers -LOADING), for at most 10 minutes or until exited
@@ -342,16 +335,10 @@ func (s *server) kill() {
 	}
 }
 
-func key(i int) string { return fmt.Sprintf("key:%012d", i) }
-
-func value(rng *rand.Rand) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 64)
-	for i := range b {
-		b[i] = alphabet[rng.IntN(len(alphabet))]
-	}
-	return string(b)
-}
+var (
+	key   = benchutil.Key
+	value = benchutil.Value
+)
 
 // load SETs keys 0..n-1 with 8 pipelining connections.
 func load(rdb *redis.Client, n int) error {
