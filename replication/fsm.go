@@ -313,6 +313,15 @@ func readString(r *crcReader) ([]byte, error) {
 	if err != nil || n > maxSnapshotString {
 		return nil, ErrSnapshotCorrupt
 	}
+	if n > 1<<16 {
+		// Grown as the bytes arrive: a corrupt length does not allocate
+		// what the stream does not hold.
+		var buf bytes.Buffer
+		if _, err := io.CopyN(&buf, r, int64(n)); err != nil {
+			return nil, ErrSnapshotCorrupt
+		}
+		return buf.Bytes(), nil
+	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
 		return nil, ErrSnapshotCorrupt
