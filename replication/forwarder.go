@@ -111,6 +111,14 @@ func (f *forwarder) send(part []*forwarded) {
 	if err == nil && (!ok || len(vals) != len(part)) {
 		err = errors.New("the leader's answer does not match the request")
 	}
+	if err != nil && strings.Contains(err.Error(), "wrong number of arguments") {
+		// A leader of an older version, which takes one write per
+		// memimg.propose (nothing was proposed): one at a time, in order.
+		for _, w := range part {
+			w.reply <- n.forward(w.payload)
+		}
+		return
+	}
 	if err != nil {
 		var op *net.OpError
 		if strings.HasPrefix(err.Error(), "READONLY") || strings.HasPrefix(err.Error(), "CLUSTERDOWN") ||
