@@ -27,7 +27,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -650,6 +649,3 @@ func moduleRoot() string {
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-// validSystem reports whether name is a known system.
-func validSystem(name string) bool { return slices.Contains(systemNames, name) }

@@ -43,7 +43,7 @@ func startProc(name, addr, bin, logPath string, args ...string) (*proc, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	go func() { _ = p.cmd.Wait(); f.Close(); close(p.exited) }()
-	if err := waitPong(addr, p.exited, time.Minute); err != nil {
+	if err := benchutil.WaitPong(addr, p.exited, time.Minute); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("%s: %w; see %s", name, err, logPath)
 	}
@@ -126,26 +126,6 @@ var freeAddr = benchutil.FreeAddr
 func port(addr string) string {
 	_, p, _ := net.SplitHostPort(addr)
 	return p
-}
-
-// waitPong polls PING on addr every 5 ms until it answers PONG, for at most
-// limit or until exited is closed.
-func waitPong(addr string, exited <-chan struct{}, limit time.Duration) error {
-	rdb := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1, MaxRetries: -1,
-		DialTimeout: 100 * time.Millisecond, ReadTimeout: time.Second})
-	defer rdb.Close()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if rdb.Ping(context.Background()).Val() == "PONG" {
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("the server exited")
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("no PONG in %v", limit)
 }
 
 // startStandalone starts memimgd alone with --appendfsync always.
@@ -384,16 +364,7 @@ func startRedis(base string) (*redisPair, error) {
 func infoField(p *proc, section, field string) string {
 	rdb := p.client()
 	defer rdb.Close()
-	s, err := rdb.Info(context.Background(), section).Result()
-	if err != nil {
-		return "?"
-	}
-	for _, l := range strings.Split(s, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), field+":"); ok {
-			return v
-		}
-	}
-	return "?"
+	return benchutil.InfoField(context.Background(), rdb, section, field)
 }
 
 // dbsize is DBSIZE on p, -1 on error.

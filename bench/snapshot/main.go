@@ -267,7 +267,7 @@ func (s *server) restart() (startup, error) {
 			mu.Unlock()
 		}
 	}()
-	if err := waitPong(s.addr, logDone); err != nil {
+	if err := benchutil.WaitPong(s.addr, logDone, 10*time.Minute); err != nil {
 		s.kill()
 		return startup{}, fmt.Errorf("memimgd: %w; see %s", err, logPath)
 	}
@@ -295,27 +295,6 @@ func (s *server) restart() (startup, error) {
 }
 
 var freeAddr = benchutil.FreeAddr
-
-// waitPong polls PING on addr every 2 ms until it answers PONG (a server
-// still loading answers -LOADING), for at most 10 minutes or until exited
-// is closed.
-func waitPong(addr string, exited <-chan struct{}) error {
-	rdb := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1, MaxRetries: -1,
-		DialTimeout: 100 * time.Millisecond, ReadTimeout: time.Second})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Minute)
-	for time.Now().Before(deadline) {
-		if rdb.Ping(context.Background()).Val() == "PONG" {
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("the server exited")
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("no PONG in 10 minutes")
-}
 
 func (s *server) client(pool int) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: s.addr, PoolSize: pool, ReadTimeout: time.Minute, WriteTimeout: time.Minute})
@@ -401,17 +380,9 @@ func bgsave(ctx context.Context, rdb *redis.Client) error {
 	}
 }
 
+// info returns a field of INFO persistence.
 func info(ctx context.Context, rdb *redis.Client, field string) string {
-	s, err := rdb.Info(ctx, "persistence").Result()
-	if err != nil {
-		return "?"
-	}
-	for _, l := range strings.Split(s, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), field+":"); ok {
-			return v
-		}
-	}
-	return "?"
+	return benchutil.InfoField(ctx, rdb, "persistence", field)
 }
 
 func snapInfo(ctx context.Context, rdb *redis.Client) (ms, bytes, kind string) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/memimg/memimg/bench/internal/benchutil"
 )
 
 // The same measurements on redis-server (Debian's package) in the same
@@ -49,7 +51,7 @@ func (r *redisServer) start(extra ...string) (time.Duration, error) {
 	}
 	r.exited = make(chan struct{})
 	go func() { _ = r.cmd.Wait(); close(r.exited) }()
-	if err := waitPong(r.addr, r.exited); err != nil {
+	if err := benchutil.WaitPong(r.addr, r.exited, 10*time.Minute); err != nil {
 		r.kill()
 		return 0, fmt.Errorf("redis-server: %w; see %s.log", err, r.dir)
 	}
