@@ -388,11 +388,6 @@ func (e *Engine) query(cmd *schema.Command, db int, argv [][]byte) Reply {
 	return r
 }
 
-// submit hands a validated write to the committer and waits for its reply.
-func (e *Engine) submit(cmd *schema.Command, db int, argv [][]byte) Reply {
-	return e.enqueue(cmd, db, argv).Wait()
-}
-
 // enqueue hands a validated write to the committer.
 func (e *Engine) enqueue(cmd *schema.Command, db int, argv [][]byte) Pending {
 	if writers[cmd.ID] == nil {

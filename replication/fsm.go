@@ -46,9 +46,6 @@ type Member struct {
 	Voter    bool   // a voter, or a non-voter (read replica)
 }
 
-// NewFSM returns the state machine over eng.
-func NewFSM(eng *engine.Engine) *FSM { return newFSM(eng, nil) }
-
 // newFSM returns the state machine over eng, keeping its configurations,
 // members and snapshots in snaps (if not nil), whose member table it
 // starts from.

@@ -214,18 +214,6 @@ func notHanded(t *testing.T, ch <-chan raft.ApplyFuture, what string) {
 	}
 }
 
-// waitLastIndex waits for r's log to end at want.
-func waitLastIndex(t *testing.T, r *raft.Raft, want uint64) {
-	t.Helper()
-	deadline := time.Now().Add(proposerWait)
-	for r.LastIndex() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("Raft's last index is %d, want %d", r.LastIndex(), want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestProposerOrderAndCompleteness: on the leader of a three-node cluster,
 // many goroutines each pipeline a numbered sequence of writes through one
 // proposer and wait for them. Every write's future completes without error

@@ -71,19 +71,6 @@ func ParseFloat(b []byte) (float64, bool) {
 	return f, true
 }
 
-// FormatFloat formats f as Redis does for INCRBYFLOAT results: the shortest
-// representation that reads back the same, without exponent where Redis
-// avoids one.
-func FormatFloat(f float64) string {
-	if math.IsInf(f, 1) {
-		return "inf"
-	}
-	if math.IsInf(f, -1) {
-		return "-inf"
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
 // EqualFold reports whether b equals the lower-case ASCII word s, ignoring
 // case, without allocating.
 func EqualFold(b []byte, s string) bool {
