@@ -226,6 +226,9 @@ const pebbleIDPrefix = "pebble-"
 // List implements raft.SnapshotStore: the Pebble snapshot, if there is one
 // whose configuration is known and the engine's image has reached it.
 func (s *SnapshotStore) List() ([]*raft.SnapshotMeta, error) {
+	if s.applied() == 0 {
+		return nil, nil // no image loaded (yet): nothing to report, no store to open
+	}
 	m, size, err := s.pebble.Info()
 	if errors.Is(err, snapshot.ErrNoSnapshot) {
 		return nil, nil
