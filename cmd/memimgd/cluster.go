@@ -351,11 +351,11 @@ func (d *daemon) joinCluster(target string, stop <-chan struct{}) {
 		if errors.As(err, &rerr) && strings.HasPrefix(err.Error(), "ERR ") {
 			// A definite refusal (duplicate id, another cluster, bad address).
 			d.log.Error("the cluster refused this node; shutting down", "through", target, "err", err)
+			d.joinFailed.Store(true) // before the shutdown, which reads it for the exit code
 			select {
 			case d.shutdown <- "refused by the cluster: " + err.Error():
 			default:
 			}
-			d.joinFailed.Store(true)
 			return
 		}
 		if cs.joinTimeout > 0 && time.Since(start) >= cs.joinTimeout {
