@@ -124,13 +124,24 @@ func TestCorruption(t *testing.T) {
 			e.truncate(e.last().name, e.lastOff()+7)
 			return outcome{lastIndex: n - 1, cutAt: e.lastOff()}
 		}},
+		// Zeros after the last record are space written ahead of the
+		// records (preallocation) or an append that never reached the
+		// disk: nothing to report, nothing to cut.
 		{"zero-filled tail", false, func(e *damageEnv) outcome {
 			e.writeAt(e.last().name, e.last().size, make([]byte, 8192))
-			return outcome{lastIndex: n, cutAt: e.last().size}
+			return outcome{lastIndex: n, cutAt: -1}
 		}},
 		{"zeroed last record", false, func(e *damageEnv) outcome {
 			e.writeAt(e.last().name, e.lastOff(), make([]byte, frame))
-			return outcome{lastIndex: n - 1, cutAt: e.lastOff()}
+			return outcome{lastIndex: n - 1, cutAt: -1}
+		}},
+		{"zeroed last record and a zero-filled tail", false, func(e *damageEnv) outcome {
+			e.writeAt(e.last().name, e.lastOff(), make([]byte, frame+4096))
+			return outcome{lastIndex: n - 1, cutAt: -1}
+		}},
+		{"garbage after a zero-filled tail", false, func(e *damageEnv) outcome {
+			e.writeAt(e.last().name, e.last().size, append(make([]byte, 4096), "garbage!"...))
+			return outcome{lastIndex: n, cutAt: e.last().size}
 		}},
 		{"garbage tail", false, func(e *damageEnv) outcome {
 			e.writeAt(e.last().name, e.last().size, bytes.Repeat([]byte("garbage!"), 100))

@@ -32,6 +32,12 @@
 //	00000000000000052163.wal.zst   sealed segment, zstd-compressed
 //	00000000000000104310.wal       the active segment (the last one)
 //
+// The active segment's file is longer than its records: zeros are written
+// ahead of them (up to 1 MiB ahead, never past SegmentSize), and appends
+// overwrite the zeros, so that an append changes no file metadata and its
+// fdatasync has no filesystem journal commit to wait for (see log.go,
+// Preallocation). Every other segment file is exactly its records.
+//
 // When the active segment reaches Options.SegmentSize it is sealed (synced)
 // and a new one started; a background goroutine then compresses the sealed
 // segment with zstd, so appends never wait for compression. A compressed
@@ -108,12 +114,16 @@
 //
 // The order of writes:
 //
-//   - Append: one write of whole frames at the end of the active segment.
+//   - Append: when the zeros ahead run out, write more zeros past the end
+//     of the file; then one write of whole frames after the active
+//     segment's last record (over the zeros).
 //     Sync: fdatasync of the active segment; older segments were synced
 //     when they were sealed.
-//   - Seal: fdatasync the full segment; create the next one, write its
-//     header, fdatasync it, fsync the directory. So every segment but the
-//     last is complete on disk.
+//   - Seal: cut the zeros off the full segment (ftruncate) and fdatasync
+//     it; create the next one, write its header, fdatasync it, fsync the
+//     directory. So every segment but the last is complete on disk and
+//     ends with its last record. Close also cuts the active segment's
+//     zeros.
 //   - Compress segment N: write N.wal.zst.tmp, fsync it, rename it to
 //     N.wal.zst, fsync the directory, verify it by decompressing it, then
 //     remove N.wal and fsync the directory.
@@ -139,9 +149,11 @@
 //     (length, checksum, reserved bytes, index continuity). Any fault in a
 //     segment that is not the last one is ErrCorrupt, naming the file and
 //     the byte offset (in the uncompressed segment).
-//  5. In the last segment, a bad frame (short, bad checksum, bad length,
-//     zeros) is a torn write if no valid frame follows it anywhere in the
-//     file: the file is cut at the end of the last valid record, with a
+//  5. In the last segment, zeros from the end of the last valid record to
+//     the end of the file are the space written ahead (or an append none of
+//     whose bytes reached the disk): kept as they are, and not a torn tail.
+//     Otherwise a bad frame (short, bad checksum, bad length) is a torn
+//     write if no valid frame follows it anywhere in the file: the file is cut at the end of the last valid record, with a
 //     warning naming the segment and offset, and TornTail reports it. If a
 //     valid frame follows, or the bad frame is whole but out of sequence, it
 //     is ErrCorrupt. A last segment whose header was never written (file

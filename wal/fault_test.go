@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -82,10 +83,12 @@ func TestShortWrite(t *testing.T) {
 	unsynced := recs(21, 22, 1, 50)
 	mustAppend(t, l, unsynced...)
 	seg := filepath.Join(dir, segmentName(1)+rawSuffix)
-	before, _ := os.Stat(seg)
+	end := l.active.size // where the records end; zeros are written ahead of it
+	before, _ := os.ReadFile(seg)
 
+	// A batch larger than the zeros written ahead, so that it needs space.
 	ffs.setSpace(100)
-	err := l.Append(recs(23, 25, 1, 200)...)
+	err := l.Append(recs(23, 25, 1, preallocateAhead/2)...)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("Append on a full disk = %v, want ENOSPC", err)
 	}
@@ -95,9 +98,9 @@ func TestShortWrite(t *testing.T) {
 	if got := l.LastIndex(); got != 22 {
 		t.Fatalf("LastIndex = %d after a failed append, want 22", got)
 	}
-	after, _ := os.Stat(seg)
-	if after.Size() != before.Size() {
-		t.Fatalf("segment is %d bytes after the failed write, want %d", after.Size(), before.Size())
+	after, _ := os.ReadFile(seg)
+	if len(after) < int(end) || !bytes.Equal(after[:end], before[:end]) || !allZero(after[end:]) {
+		t.Fatalf("segment is %d bytes after the failed write, want the %d bytes of its records as before, then only zeros", len(after), end)
 	}
 	want := append(synced, unsynced...)
 	checkLog(t, l, want)
@@ -122,7 +125,9 @@ func TestRollFailure(t *testing.T) {
 	opts := Options{Dir: dir, FS: ffs, SegmentSize: 1 << 10, NoCompress: true, Logger: logger}
 	l := mustOpen(t, opts)
 	mustAppend(t, l, recs(1, 5, 1, 100)...)
-	ffs.setSpace(140 * 3) // room for these records but not a new header too
+	// Room for these records but not a new header too (zeros written ahead
+	// of the records already hold part of them).
+	ffs.setSpace(l.active.size + 140*3 - fileSize(t, filepath.Join(dir, segmentName(1)+rawSuffix)))
 	if err := l.Append(recs(6, 8, 1, 100)...); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
@@ -142,4 +147,14 @@ func TestRollFailure(t *testing.T) {
 	if st := l.Stats(); st.Segments < 3 {
 		t.Fatalf("Stats %+v: the roll was not retried", st)
 	}
+}
+
+// fileSize returns the size of the file at path.
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

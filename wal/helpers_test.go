@@ -237,8 +237,18 @@ func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	f.fs.mu.Lock()
 	left := f.fs.spaceLeft
 	if left >= 0 {
-		n := min(left, int64(len(p)))
-		f.fs.spaceLeft -= n
+		// As on a real filesystem, only bytes past the end of the file
+		// take space; overwriting what the file holds (zeros written
+		// ahead) does not.
+		size, err := f.File.Size()
+		if err != nil {
+			f.fs.mu.Unlock()
+			return 0, err
+		}
+		inside := min(max(size-off, 0), int64(len(p)))
+		take := min(int64(len(p))-inside, left)
+		n := inside + take
+		f.fs.spaceLeft -= take
 		f.fs.mu.Unlock()
 		if n < int64(len(p)) {
 			w, err := f.File.WriteAt(p[:n], off)

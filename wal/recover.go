@@ -188,6 +188,19 @@ func (l *Log) checkRaw(f File, name string, first uint64, isLast bool) (*segment
 	if res.first != first {
 		return nil, &CorruptError{Segment: name, Offset: 0, Reason: fmt.Sprintf("header first index %d does not match the file name", res.first)}
 	}
+	alloc := res.end
+	if bad := res.bad; bad != nil && isLast && !bad.whole {
+		// Zeros after the last record of the last segment are the space
+		// written ahead of the records (preallocation), or a torn append
+		// whose bytes never reached the disk: nothing to cut or report.
+		zero, err := allZeroRange(f, res.end, size)
+		if err != nil {
+			return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
+		}
+		if zero {
+			res.bad, alloc = nil, size
+		}
+	}
 	if bad := res.bad; bad != nil {
 		if !isLast || bad.whole {
 			return nil, &CorruptError{Segment: name, Offset: bad.off, Reason: bad.reason}
@@ -218,8 +231,25 @@ func (l *Log) checkRaw(f File, name string, first uint64, isLast bool) (*segment
 	seg.last = res.last
 	seg.size = res.end
 	seg.rawSize = res.end
+	seg.alloc = alloc
 	seg.offsets = res.offsets
 	return seg, nil
+}
+
+// allZeroRange reports whether bytes [from, end) of ra are all zero.
+func allZeroRange(ra io.ReaderAt, from, end int64) (bool, error) {
+	buf := make([]byte, min(end-from, 1<<20))
+	for from < end {
+		n := min(end-from, int64(len(buf)))
+		if _, err := ra.ReadAt(buf[:n], from); err != nil && err != io.EOF {
+			return false, err
+		}
+		if !allZero(buf[:n]) {
+			return false, nil
+		}
+		from += n
+	}
+	return true, nil
 }
 
 // openCompressed checks a compressed segment by decompressing it.

@@ -63,6 +63,7 @@ type segment struct {
 	compressed bool
 	f          File     // raw only
 	size       int64    // bytes on disk (raw: end of the last valid record)
+	alloc      int64    // active raw segment: the file's length; [size, alloc) is zeros written ahead (preallocate)
 	rawSize    int64    // bytes of the uncompressed segment
 	offsets    []uint32 // raw only: file offset of record first+i
 

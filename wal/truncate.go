@@ -76,7 +76,7 @@ func (l *Log) TruncateAfter(index uint64) error {
 			if err := k.f.Datasync(); err != nil {
 				return l.fail(fmt.Errorf("wal: truncate after %d: fdatasync %s: %w", index, k.name, err))
 			}
-			k.size, k.rawSize = cut, cut
+			k.size, k.rawSize, k.alloc = cut, cut, cut
 			k.offsets = k.offsets[:keep]
 			k.last = index
 		}

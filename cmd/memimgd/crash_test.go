@@ -454,7 +454,8 @@ func activeSegment(t *testing.T, dir string) string {
 
 // parseSegment reads a raw segment: its header, then frames while they are
 // whole and their checksums and indexes are right. With wantClean it fails
-// the test unless the whole file is valid frames.
+// the test unless the whole file is valid frames, then only zeros (the
+// space the wal writes ahead of the active segment's records).
 func parseSegment(t *testing.T, path string, wantClean bool) *diskSegment {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -487,11 +488,21 @@ func parseSegment(t *testing.T, path string, wantClean bool) *diskSegment {
 		next++
 	}
 	s.end = off
-	if wantClean && s.end != int64(len(b)) {
+	if wantClean && !allZeroBytes(b[off:]) {
 		t.Fatalf("%s: %d bytes after the last valid frame at %d (the test's parser disagrees with the format?)",
 			path, int64(len(b))-s.end, s.end)
 	}
 	return s
+}
+
+// allZeroBytes reports whether b holds only zeros.
+func allZeroBytes(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // frameArgs decodes a frame's command payload and returns its argv.
@@ -632,7 +643,16 @@ func TestCrashTornTail(t *testing.T) {
 	if args := frameArgs(t, last); len(args) != 3 || args[0] != "set" || args[1] != keys[n-1] {
 		t.Fatalf("the last record is %q, want SET %s", args, keys[n-1])
 	}
-	size := int64(len(seg.b))
+	// The kill left the zeros the wal writes ahead of its records; the
+	// damage below is done to the records' end, as if there were none.
+	size := seg.end
+	if ahead := int64(len(seg.b)) - size; ahead == 0 {
+		t.Errorf("%s: no zeros written ahead of the records after a kill -9", seg.name)
+	}
+	if err := os.Truncate(seg.path, size); err != nil {
+		t.Fatal(err)
+	}
+	seg.b = seg.b[:size]
 
 	truncateTo := func(sz int64) func(*testing.T, string) {
 		return func(t *testing.T, path string) {
@@ -678,7 +698,7 @@ func TestCrashTornTail(t *testing.T) {
 		name     string
 		damage   func(*testing.T, string)
 		lost     bool  // the last record is damaged: its key is gone
-		validEnd int64 // where the valid records end
+		validEnd int64 // where the valid records end; -1: only zeros follow them, which is no torn tail
 	}{
 		{"cut 1 byte", truncateTo(size - 1), true, last.off},
 		{"cut 39 bytes", truncateTo(size - 39), true, last.off},
@@ -686,7 +706,11 @@ func TestCrashTornTail(t *testing.T) {
 		{"cut inside the last header", truncateTo(last.off + frameHeaderSize/2), true, last.off},
 		{"cut in the middle of the last payload", truncateTo(last.off + frameHeaderSize + (last.size-frameHeaderSize)/2), true, last.off},
 		{fmt.Sprintf("%d garbage bytes appended", len(garbage)), appendBytes(garbage), false, size},
-		{"4 KiB of zeros appended", appendBytes(make([]byte, 4096)), false, size},
+		{"4 KiB of zeros appended", appendBytes(make([]byte, 4096)), false, -1},
+		{"the last record zeroed", func(t *testing.T, path string) {
+			truncateTo(last.off)(t, path)
+			appendBytes(make([]byte, last.size+1000))(t, path)
+		}, true, -1},
 		{"next record with a zeroed end", appendBytes(next), false, size},
 	}
 	for _, tt := range tests {
@@ -708,24 +732,41 @@ func TestCrashTornTail(t *testing.T) {
 				t.Fatal(err)
 			}
 			out, errOut, code := walVerifyCmd(t, tool, dir)
-			wantTorn := fmt.Sprintf("torn tail: segment %s offset %d (%d bytes)", seg.name, tt.validEnd, int64(len(damaged))-tt.validEnd)
-			if code != 0 || !strings.Contains(out, wantTorn) || !strings.Contains(out, fmt.Sprintf("ok: %d entries", entries)) {
-				t.Errorf("wal verify of the damaged log: exit %d, want 0 and %q and %d entries\nstdout: %s\nstderr: %s",
-					code, wantTorn, entries, out, errOut)
+			if tt.validEnd < 0 {
+				if code != 0 || strings.Contains(out, "torn tail") || !strings.Contains(out, fmt.Sprintf("ok: %d entries", entries)) {
+					t.Errorf("wal verify of the log with zeros after its records: exit %d, want 0, no torn tail and %d entries\nstdout: %s\nstderr: %s",
+						code, entries, out, errOut)
+				}
+			} else {
+				wantTorn := fmt.Sprintf("torn tail: segment %s offset %d (%d bytes)", seg.name, tt.validEnd, int64(len(damaged))-tt.validEnd)
+				if code != 0 || !strings.Contains(out, wantTorn) || !strings.Contains(out, fmt.Sprintf("ok: %d entries", entries)) {
+					t.Errorf("wal verify of the damaged log: exit %d, want 0 and %q and %d entries\nstdout: %s\nstderr: %s",
+						code, wantTorn, entries, out, errOut)
+				}
 			}
 			if after, _ := os.ReadFile(path); !bytes.Equal(after, damaged) {
 				t.Errorf("wal verify changed %s", seg.name)
 			}
 
-			// The server cuts the tail, says so, and has every other key.
+			// The server cuts a torn tail, says so, and has every other key;
+			// zeros after the records it takes as they are.
 			srv := memimgtest.Start(t, memimgtest.WithDir(dir))
 			logText := srv.Log()
-			if !strings.Contains(logText, "torn tail") || !strings.Contains(logText, seg.name) ||
-				!strings.Contains(logText, fmt.Sprintf("offset=%d", tt.validEnd)) {
-				t.Errorf("no warning naming the torn tail of %s at offset %d in the log:\n%s", seg.name, tt.validEnd, logText)
-			}
-			if fi, err := os.Stat(path); err != nil || fi.Size() != tt.validEnd {
-				t.Errorf("%s after start-up: %v, %v; want it cut to %d bytes", seg.name, fi.Size(), err, tt.validEnd)
+			if tt.validEnd < 0 {
+				if strings.Contains(logText, "torn tail") {
+					t.Errorf("zeros after the records taken for a torn tail:\n%s", logText)
+				}
+			} else {
+				if !strings.Contains(logText, "torn tail") || !strings.Contains(logText, seg.name) ||
+					!strings.Contains(logText, fmt.Sprintf("offset=%d", tt.validEnd)) {
+					t.Errorf("no warning naming the torn tail of %s at offset %d in the log:\n%s", seg.name, tt.validEnd, logText)
+				}
+				if fi, err := os.Stat(path); err != nil || fi.Size() < tt.validEnd || fi.Size() > tt.validEnd+1<<20 {
+					t.Errorf("%s after start-up: %v, %v; want it cut to %d bytes (then zeros written ahead)", seg.name, fi.Size(), err, tt.validEnd)
+				}
+				if b, _ := os.ReadFile(path); int64(len(b)) >= tt.validEnd && !allZeroBytes(b[tt.validEnd:]) {
+					t.Errorf("%s after start-up: not only zeros after offset %d", seg.name, tt.validEnd)
+				}
 			}
 			rdb := srv.Client()
 			checkKeys(t, rdb, want, gone)
