@@ -191,25 +191,12 @@ func awaitProposal(ch <-chan raft.ApplyFuture, d time.Duration) (raft.ApplyFutur
 	}
 }
 
-// receiveFuture waits for a proposal to be handed to Raft, not for its
-// outcome.
-func receiveFuture(t *testing.T, ch <-chan raft.ApplyFuture, what string) raft.ApplyFuture {
+// notAnswered fails if ch already holds an outcome.
+func notAnswered(t *testing.T, ch <-chan raft.ApplyFuture, what string) {
 	t.Helper()
 	select {
 	case f := <-ch:
-		return f
-	case <-time.After(proposerWait):
-		t.Fatalf("%s was not handed to Raft within %v", what, proposerWait)
-		return nil
-	}
-}
-
-// notHanded fails if ch already holds a future: the proposal is in Raft.
-func notHanded(t *testing.T, ch <-chan raft.ApplyFuture, what string) {
-	t.Helper()
-	select {
-	case f := <-ch:
-		t.Fatalf("%s was handed to Raft (future %T) while the previous group was in flight", what, f)
+		t.Fatalf("%s was answered (%T, error %v) while the previous group was in flight", what, f, f.Error())
 	default:
 	}
 }
@@ -336,7 +323,7 @@ func TestProposerOneGroupInFlight(t *testing.T) {
 	time.Sleep(proposerQuiet)
 	for w := range queued {
 		for s, ch := range queued[w] {
-			notHanded(t, ch, fmt.Sprintf("b%d:%d", w, s))
+			notAnswered(t, ch, fmt.Sprintf("b%d:%d", w, s))
 		}
 	}
 	if last := r.LastIndex(); last != base {
@@ -359,35 +346,35 @@ func TestProposerOneGroupInFlight(t *testing.T) {
 	} else {
 		checkResponse(t, f, "a")
 	}
-	futures := make([][]raft.ApplyFuture, writers)
-	for w := range queued {
-		for s, ch := range queued[w] {
-			futures[w] = append(futures[w], receiveFuture(t, ch, fmt.Sprintf("b%d:%d", w, s)))
-		}
-	}
 	select {
-	case <-fsm.entered:
+	case got := <-fsm.entered:
+		if len(got) != writers*perWriter {
+			t.Fatalf("the FSM started on %q, want the second group's %d writes in one entry", got, writers*perWriter)
+		}
 	case <-time.After(proposerWait):
 		t.Fatal("the FSM did not start on the second group")
 	}
 
 	// Group 3 waits for group 2 to be applied.
+	inRaft := r.LastIndex()
 	c := p.propose(proposerWrite("c"))
 	time.Sleep(proposerQuiet)
-	notHanded(t, c, "c")
+	notAnswered(t, c, "c")
+	if last := r.LastIndex(); last != inRaft {
+		t.Fatalf("the log grew from %d to %d while the second group was in flight", inRaft, last)
+	}
 	if got := fsm.commands(); fmt.Sprint(got) != "[a]" {
 		t.Fatalf("applied %q while the second group's first entry is held", got)
 	}
 
 	fsm.open()
 	var lastB uint64
-	for w := range futures {
+	for w := range queued {
 		var prev uint64
-		for s, f := range futures[w] {
+		for s, ch := range queued[w] {
 			name := fmt.Sprintf("b%d:%d", w, s)
-			ch := make(chan raft.ApplyFuture, 1)
-			ch <- f
-			if _, err := awaitProposal(ch, proposerWait); err != nil {
+			f, err := awaitProposal(ch, proposerWait)
+			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			checkResponse(t, f, name)
