@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -88,5 +89,51 @@ func copyFiles(t *testing.T, src, dst string) {
 		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// RecordsEnd is where a raw segment's valid records end: before the zeros
+// written ahead, and before a stretch a copy read before a record was
+// written into it, even if a valid record follows (which Open would refuse
+// as corruption).
+func TestRecordsEnd(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, Options{Dir: dir, NoCompress: true})
+	defer l.Close()
+	mustAppend(t, l, recs(1, 10, 1, 100)...)
+	path := filepath.Join(dir, segmentName(1)+rawSuffix)
+	end := l.active.size
+	if got, err := RecordsEnd(path); err != nil || got != end {
+		t.Fatalf("RecordsEnd = %d, %v; want %d (the records, not the zeros after them)", got, err, end)
+	}
+	if size := fileSize(t, path); size <= end {
+		t.Fatalf("the file is %d bytes: no zeros after the %d bytes of records", size, end)
+	}
+
+	// A copy that missed record 11 (zeros where it is) but has record 12.
+	mustAppend(t, l, recs(11, 12, 1, 100)...)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off11 := int64(l.active.offsets[10])
+	off12 := int64(l.active.offsets[11])
+	clear(b[off11:off12])
+	cp := filepath.Join(t.TempDir(), segmentName(1)+rawSuffix)
+	if err := os.WriteFile(cp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := RecordsEnd(cp); err != nil || got != off11 {
+		t.Fatalf("RecordsEnd of the copy = %d, %v; want %d (before the missing record)", got, err, off11)
+	}
+
+	// Not a segment at all.
+	bad := filepath.Join(t.TempDir(), segmentName(1)+rawSuffix)
+	if err := os.WriteFile(bad, []byte("not a segment header, but long enough to be read as one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CorruptError
+	if _, err := RecordsEnd(bad); !errors.As(err, &ce) {
+		t.Fatalf("RecordsEnd of a bad header = %v, want a CorruptError", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 )
 
@@ -292,4 +293,32 @@ func (l *Log) openCompressed(first uint64) (*segment, error) {
 	seg.size = size
 	seg.rawSize = res.end
 	return seg, nil
+}
+
+// RecordsEnd returns where the valid records of the raw segment file at
+// path end: after its last whole, checksummed record that follows the one
+// before it. What comes after (the zeros written ahead of the active
+// segment's records, a record being appended) is not part of the log yet.
+// A copy of an active segment taken while it is written should be cut
+// there: the copy may have read a stretch before a record was written into
+// it and a later stretch after, which Open would take for corruption.
+func RecordsEnd(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	res, err := scanSegment(bufio.NewReaderSize(io.NewSectionReader(f, 0, fi.Size()), 1<<20), fi.Size(), false)
+	var bf *badFrame
+	if errors.As(err, &bf) {
+		return 0, &CorruptError{Segment: filepath.Base(path), Offset: bf.off, Reason: bf.reason}
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.end, nil
 }

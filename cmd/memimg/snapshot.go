@@ -16,6 +16,7 @@ import (
 	"github.com/memimg/memimg/engine"
 	"github.com/memimg/memimg/internal/enginelog"
 	"github.com/memimg/memimg/snapshot"
+	"github.com/memimg/memimg/wal"
 )
 
 // openStore returns the snapshot store of the data directory dir.
@@ -257,8 +258,9 @@ func backup(args []string, stdout, stderr io.Writer, logger *slog.Logger) error 
 // oldest first, each synced; then syncs dst. A sealed segment's compressed
 // file is preferred; a raw file that disappears while it is read (the
 // server compressed it meanwhile) is taken compressed instead. The last
-// (active) segment is copied as far as it is written: a record being
-// appended may be cut short, which the restored server cuts as a torn tail.
+// (active) segment is copied, then cut after its last whole record
+// (wal.RecordsEnd): the zeros the server writes ahead of its records, and
+// a record appended while the copy ran, are left out.
 func copySegments(src, dst string) ([]string, int64, error) {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return nil, 0, err
@@ -284,7 +286,7 @@ func copySegments(src, dst string) ([]string, int64, error) {
 	sort.Strings(names)
 	var out []string
 	var total int64
-	for _, base := range names {
+	for i, base := range names {
 		var n int64
 		var name string
 		var err error
@@ -294,6 +296,9 @@ func copySegments(src, dst string) ([]string, int64, error) {
 			if !errors.Is(err, fs.ErrNotExist) {
 				break
 			}
+		}
+		if err == nil && i == len(names)-1 && strings.HasSuffix(name, ".wal") {
+			n, err = cutToRecords(filepath.Join(dst, name))
 		}
 		if err != nil {
 			return out, total, fmt.Errorf("copy segment %s: %w", name, err)
@@ -307,6 +312,27 @@ func copySegments(src, dst string) ([]string, int64, error) {
 	}
 	defer d.Close()
 	return out, total, d.Sync()
+}
+
+// cutToRecords cuts the copied raw segment at path after its last whole
+// record, syncs it, and returns its new size.
+func cutToRecords(path string) (int64, error) {
+	end, err := wal.RecordsEnd(path)
+	if err != nil {
+		return 0, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return 0, err
+	}
+	err = f.Truncate(end)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return end, err
 }
 
 // copyFile copies src to dst and syncs dst.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -117,5 +118,41 @@ func TestVerifySnapshotInfoBackup(t *testing.T) {
 	}
 	if out, code := runTool("snapshot", "info", t.TempDir()); code != 0 || !strings.Contains(out, "snapshot:       none") {
 		t.Fatalf("snapshot info of an empty directory: %d\n%s", code, out)
+	}
+}
+
+// A backup taken while the server writes copies its active segment with
+// the zeros written ahead of the records and, maybe, a record caught half
+// written, or one written after the copy read the stretch before it. The
+// backup keeps only the whole records, and its log opens clean.
+func TestBackupCutsActiveSegment(t *testing.T) {
+	dir := writeLog(t, []string{"set", "a", "1"}, []string{"set", "b", "2"}, []string{"set", "c", "3"})
+	snapshotOf(t, dir, 2, nil)
+	seg := filepath.Join(dir, "wal", "00000000000000000001.wal")
+	end, err := wal.RecordsEnd(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Zeros, then a stretch that looks like a later record's bytes.
+	f, err := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := append(make([]byte, 4096), bytes.Repeat([]byte("a later record "), 20)...)
+	if _, err := f.Write(tail); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	dest := filepath.Join(t.TempDir(), "backup")
+	if out, code := runTool("backup", dir, dest); code != 0 || !strings.Contains(out, "index 1..3") {
+		t.Fatalf("backup: %d\n%s", code, out)
+	}
+	fi, err := os.Stat(filepath.Join(dest, "wal", "00000000000000000001.wal"))
+	if err != nil || fi.Size() != end {
+		t.Fatalf("the backup's active segment: %v, %v; want it cut to its records' %d bytes", fi, err, end)
+	}
+	if out, code := runTool("verify", dest); code != 0 || !strings.Contains(out, "OK: the snapshot") || strings.Contains(out, "torn") {
+		t.Fatalf("verify of the backup: %d\n%s", code, out)
 	}
 }
