@@ -149,11 +149,14 @@
 //     (length, checksum, reserved bytes, index continuity). Any fault in a
 //     segment that is not the last one is ErrCorrupt, naming the file and
 //     the byte offset (in the uncompressed segment).
-//  5. In the last segment, zeros from the end of the last valid record to
-//     the end of the file are the space written ahead (or an append none of
-//     whose bytes reached the disk): kept as they are, and not a torn tail.
-//     Otherwise a bad frame (short, bad checksum, bad length) is a torn
-//     write if no valid frame follows it anywhere in the file: the file is cut at the end of the last valid record, with a
+//  5. In the last segment, the bytes from the bad frame to the end of the
+//     file are judged on one read of them (so that a read-only Open beside
+//     a writer judges one moment of the file; records appended since the
+//     scan continue the log). Zeros to the end of the file are the space
+//     written ahead (or an append none of whose bytes reached the disk):
+//     kept as they are, and not a torn tail. Otherwise a bad frame (short,
+//     bad checksum, bad length) is a torn write if no valid frame follows
+//     it anywhere in the file: the file is cut at the end of the last valid record, with a
 //     warning naming the segment and offset, and TornTail reports it. If a
 //     valid frame follows, or the bad frame is whole but out of sequence, it
 //     is ErrCorrupt. A last segment whose header was never written (file

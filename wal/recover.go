@@ -2,6 +2,7 @@ package wal
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -190,16 +191,11 @@ func (l *Log) checkRaw(f File, name string, first uint64, isLast bool) (*segment
 		return nil, &CorruptError{Segment: name, Offset: 0, Reason: fmt.Sprintf("header first index %d does not match the file name", res.first)}
 	}
 	alloc := res.end
+	validAfter := int64(-1) // offset of a valid frame after the bad one, if checkTail looked
 	if bad := res.bad; bad != nil && isLast && !bad.whole {
-		// Zeros after the last record of the last segment are the space
-		// written ahead of the records (preallocation), or a torn append
-		// whose bytes never reached the disk: nothing to cut or report.
-		zero, err := allZeroRange(f, res.end, size)
-		if err != nil {
+		var err error
+		if res, alloc, validAfter, err = checkTail(f, res, size); err != nil {
 			return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
-		}
-		if zero {
-			res.bad, alloc = nil, size
 		}
 	}
 	if bad := res.bad; bad != nil {
@@ -207,9 +203,12 @@ func (l *Log) checkRaw(f File, name string, first uint64, isLast bool) (*segment
 			return nil, &CorruptError{Segment: name, Offset: bad.off, Reason: bad.reason}
 		}
 		// The last segment: a torn write if nothing valid follows.
-		pos, found, err := findValidFrame(f, bad.off+1, size, res.last+1)
-		if err != nil {
-			return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
+		pos, found := validAfter, validAfter >= 0
+		if validAfter == -1 {
+			var err error
+			if pos, found, err = findValidFrame(f, bad.off+1, size, res.last+1); err != nil {
+				return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
+			}
 		}
 		if found {
 			return nil, &CorruptError{Segment: name, Offset: bad.off, Reason: fmt.Sprintf("%s, and a valid record follows at offset %d", bad.reason, pos)}
@@ -235,6 +234,74 @@ func (l *Log) checkRaw(f File, name string, first uint64, isLast bool) (*segment
 	seg.alloc = alloc
 	seg.offsets = res.offsets
 	return seg, nil
+}
+
+// maxTailInMemory bounds the end of a last segment that checkTail reads
+// into memory; a longer one (a bad frame far from the end of a big
+// segment) is checked on the file.
+const maxTailInMemory = 64 << 20
+
+// checkTail decides what the bytes of the last segment from res.end (where
+// scanSegment met a bad frame that is not whole) to size are. It reads
+// them with one read, so that its decision is about one moment of the
+// file even beside a writer (a read-only Open next to a running server,
+// whose appends go into the zeros written ahead):
+//
+//   - records that continue the log (appended since the scan): res grows;
+//   - then only zeros: space written ahead, not a torn tail (res.bad nil,
+//     alloc the file's size);
+//   - otherwise res.bad is the bad frame, and validAfter the offset of a
+//     valid frame after it (corruption), or -2 if there is none (a torn
+//     write); -1 if the tail was too long to read whole and the caller
+//     must look on the file.
+func checkTail(f File, res scanResult, size int64) (_ scanResult, alloc, validAfter int64, err error) {
+	alloc = res.end
+	if size-res.end > maxTailInMemory {
+		zero, err := allZeroRange(f, res.end, size)
+		if err != nil {
+			return res, alloc, -1, err
+		}
+		if zero {
+			res.bad, alloc = nil, size
+		}
+		return res, alloc, -1, nil
+	}
+	tail := make([]byte, size-res.end)
+	if n, err := f.ReadAt(tail, res.end); err != nil && !(err == io.EOF && n == len(tail)) {
+		return res, alloc, -1, err
+	}
+	off := 0
+	res.bad = nil
+	for off < len(tail) {
+		rec, n, why := decodeFrame(tail[off:])
+		if why == "" && rec.Index != res.last+1 {
+			res.bad = &badFrame{off: res.end, reason: fmt.Sprintf("record index %d, want %d", rec.Index, res.last+1), whole: true}
+			return res, res.end, -1, nil
+		}
+		if why != "" {
+			res.bad = &badFrame{off: res.end, reason: why}
+			break
+		}
+		if res.end+int64(n) > maxSegmentFile {
+			res.bad = &badFrame{off: res.end, reason: "segment larger than 4 GiB", whole: true}
+			return res, res.end, -1, nil
+		}
+		res.offsets = append(res.offsets, uint32(res.end))
+		res.last = rec.Index
+		res.end += int64(n)
+		off += n
+	}
+	if res.bad == nil || allZero(tail[off:]) {
+		return scanResult{first: res.first, last: res.last, end: res.end, offsets: res.offsets}, size, -1, nil
+	}
+	pos, found, err := findValidFrame(bytes.NewReader(tail[off:]), 1, int64(len(tail)-off), res.last+1)
+	if err != nil {
+		return res, res.end, -1, err
+	}
+	if found {
+		return res, res.end, res.end + pos, nil
+	}
+	return res, res.end, -2, nil
 }
 
 // allZeroRange reports whether bytes [from, end) of ra are all zero.
