@@ -2,6 +2,7 @@ package wal
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -116,4 +117,73 @@ func TestHugeLengthDoesNotAllocate(t *testing.T) {
 	if grew := ms2.TotalAlloc - ms1.TotalAlloc; grew > 4<<20 {
 		t.Fatalf("reading a frame claiming %d bytes allocated %d bytes (%v allocs)", MaxRecordSize, grew, allocs)
 	}
+}
+
+// FuzzOpenLastSegment opens a log whose last segment is five good records
+// followed by arbitrary bytes (zeros written ahead, a torn append, records
+// appended, garbage). Open, read-only or not, may refuse with ErrCorrupt,
+// but never panics; when it opens, the two agree on the log's end, which
+// holds the five records; a read-write Open leaves a log that reopens
+// clean at the same end.
+func FuzzOpenLastSegment(f *testing.F) {
+	good := appendSegmentHeader(nil, 1)
+	for i := uint64(1); i <= 5; i++ {
+		r := rec(i, 1, 30)
+		good = appendFrame(good, &r)
+	}
+	r6 := rec(6, 1, 30)
+	f.Add([]byte{})
+	f.Add(make([]byte, 4096))
+	f.Add(appendFrame(nil, &r6))
+	f.Add(append(appendFrame(nil, &r6), make([]byte, 100)...))
+	f.Add(appendFrame(nil, &r6)[:50])
+	f.Add(append(make([]byte, 64), appendFrame(nil, &r6)...))
+	f.Add([]byte("garbage garbage garbage garbage garbage garbage"))
+
+	f.Fuzz(func(t *testing.T, tail []byte) {
+		if len(tail) > 1<<16 {
+			return
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, segmentName(1)+rawSuffix), append(append([]byte(nil), good...), tail...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		logger, _ := newTestLogger()
+		ro, errRO := Open(Options{Dir: dir, ReadOnly: true, Logger: logger})
+		var roLast uint64
+		if errRO == nil {
+			roLast = ro.LastIndex()
+			ro.Close()
+		}
+		l, err := Open(Options{Dir: dir, NoCompress: true, Logger: logger})
+		if (err == nil) != (errRO == nil) {
+			t.Fatalf("read-only Open: %v; read-write Open: %v", errRO, err)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open: %v, want ErrCorrupt or success", err)
+			}
+			return
+		}
+		last := l.LastIndex()
+		if last != roLast || last < 5 {
+			l.Close()
+			t.Fatalf("read-write Open ends at %d, read-only at %d; want the same, at least 5", last, roLast)
+		}
+		for i := uint64(1); i <= 5; i++ {
+			if got, err := l.Get(i); err != nil || !sameRecord(got, rec(i, 1, 30)) {
+				l.Close()
+				t.Fatalf("record %d: %+v, %v", i, got, err)
+			}
+		}
+		l.Close()
+		again, err := Open(Options{Dir: dir, NoCompress: true, Logger: logger})
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		defer again.Close()
+		if again.LastIndex() != last || again.TornTail() != nil {
+			t.Fatalf("reopen: last %d, torn %+v; want %d and no torn tail", again.LastIndex(), again.TornTail(), last)
+		}
+	})
 }
