@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,6 +67,37 @@ func parseRetain(s string) (retainPolicy, error) {
 	return retainPolicy{}, fmt.Errorf("must be all, snapshot, a duration (72h, 7d) or a size (10gb), got %q", s)
 }
 
+// trailingZeros counts the zero bytes at the end of the file at path, up
+// to limit; 0 if it cannot be read (a compressed segment has none).
+func trailingZeros(path string, limit int64) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	buf := make([]byte, 64<<10)
+	var n int64
+	for end := fi.Size(); end > 0 && n < limit; {
+		k := min(int64(len(buf)), end)
+		b := buf[:k]
+		if _, err := f.ReadAt(b, end-k); err != nil && err != io.EOF {
+			return n
+		}
+		for i := len(b) - 1; i >= 0; i-- {
+			if b[i] != 0 {
+				return n
+			}
+			n++
+		}
+		end -= k
+	}
+	return min(n, limit)
+}
+
 // segmentFile is one segment of the log directory.
 type segmentFile struct {
 	first uint64
@@ -119,6 +152,11 @@ func retainAfterSnapshot(p retainPolicy, l *wal.Log, dir string, m snapshot.Meta
 	segs, err := listSegments(dir)
 	if err != nil {
 		return 0, fmt.Errorf("memimgd: wal-retain: list %s: %w", dir, err)
+	}
+	if n := len(segs); n > 0 {
+		// The active segment's file ends with the zeros the wal writes
+		// ahead of its records (wal/DESIGN.md): they are not log.
+		segs[n-1].size -= trailingZeros(filepath.Join(dir, fmt.Sprintf("%020d.wal", segs[n-1].first)), 2<<20)
 	}
 	var after int64 // bytes of the segments after segment i
 	for _, s := range segs {

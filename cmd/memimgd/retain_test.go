@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,5 +64,28 @@ func TestRetainAfterSnapshot(t *testing.T) {
 				t.Fatalf("log %d..%d, want %d..10", got, l.LastIndex(), tc.wantFirst)
 			}
 		})
+	}
+}
+
+// The zeros the wal writes ahead of the active segment's records are not
+// counted as log the size policy keeps: with 11 records, the segments after
+// [7,8] hold 1,968 bytes of records ([9,10] and [11]), so "keep 2000
+// bytes" keeps [7,8], although [11]'s file is 1,024 bytes long.
+func TestRetainSizeCountsRecordsNotZeros(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	l, dir := retainLog(t, 11, t0)
+	active := filepath.Join(dir, "00000000000000000011.wal")
+	if fi, err := os.Stat(active); err != nil || fi.Size() != 1024 {
+		t.Fatalf("the active segment: %v, %v; want a 1024-byte file (664 bytes of records, then zeros)", fi, err)
+	}
+	p, err := parseRetain("2000b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := retainAfterSnapshot(p, l, dir, snapshot.Meta{Version: 1, Index: 10}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.FirstIndex(); got != 7 {
+		t.Fatalf("the log starts at %d after the policy, want 7 ([7,8] kept)", got)
 	}
 }
