@@ -150,9 +150,12 @@
 //     segment that is not the last one is ErrCorrupt, naming the file and
 //     the byte offset (in the uncompressed segment).
 //  5. In the last segment, the bytes from the bad frame to the end of the
-//     file are judged on one read of them (so that a read-only Open beside
-//     a writer judges one moment of the file; records appended since the
-//     scan continue the log). Zeros to the end of the file are the space
+//     file are judged on one read of them (records appended since the scan
+//     continue the log). Beside a running server (read-only), a reader can
+//     see a later page of an append before an earlier one, since the file's
+//     size no longer gates what it sees: while a valid frame follows the
+//     bad one, a read-only Open reads the end again, up to 20 times 5 ms
+//     apart, before it calls it corruption. Zeros to the end of the file are the space
 //     written ahead (or an append none of whose bytes reached the disk):
 //     kept as they are, and not a torn tail. Otherwise a bad frame (short,
 //     bad checksum, bad length) is a torn write if no valid frame follows

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
 // recover opens the segment files and checks them, following the steps in
@@ -194,7 +195,11 @@ func (l *Log) checkRaw(f File, name string, first uint64, isLast bool) (*segment
 	validAfter := int64(-1) // offset of a valid frame after the bad one, if checkTail looked
 	if bad := res.bad; bad != nil && isLast && !bad.whole {
 		var err error
-		if res, alloc, validAfter, err = checkTail(f, res, size); err != nil {
+		attempts := 1
+		if ro {
+			attempts = readOnlyTailAttempts
+		}
+		if res, alloc, validAfter, size, err = checkTailRetrying(f, res, size, attempts); err != nil {
 			return nil, fmt.Errorf("wal: open segment %s: %w", name, err)
 		}
 	}
@@ -234,6 +239,38 @@ func (l *Log) checkRaw(f File, name string, first uint64, isLast bool) (*segment
 	seg.alloc = alloc
 	seg.offsets = res.offsets
 	return seg, nil
+}
+
+// readOnlyTailAttempts is how many times a read-only Open reads the end of
+// the last segment while it looks corrupt (a bad frame, then a valid one),
+// readOnlyTailWait apart. Beside a running server that is a write in
+// progress: the file's size no longer gates what a reader sees (the server
+// writes into zeros written ahead), so a reader can see a later page of an
+// append before an earlier one. Corruption stays; a write in progress
+// completes within microseconds.
+const (
+	readOnlyTailAttempts = 20
+	readOnlyTailWait     = 5 * time.Millisecond
+)
+
+// checkTailRetrying is checkTail, tried up to attempts times while it finds
+// a valid frame after the bad one; the records confirmed by an attempt are
+// kept. It returns the file's size as last read.
+func checkTailRetrying(f File, res scanResult, size int64, attempts int) (_ scanResult, alloc, validAfter, _ int64, err error) {
+	for i := 0; ; i++ {
+		if i > 0 {
+			time.Sleep(readOnlyTailWait)
+			if size, err = f.Size(); err != nil {
+				return res, res.end, -1, size, err
+			}
+		}
+		var out scanResult
+		out, alloc, validAfter, err = checkTail(f, res, size)
+		if err != nil || validAfter < 0 || i+1 >= attempts {
+			return out, alloc, validAfter, size, err
+		}
+		res = out // the records before the bad frame are confirmed
+	}
 }
 
 // maxTailInMemory bounds the end of a last segment that checkTail reads
