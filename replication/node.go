@@ -62,6 +62,13 @@ type NodeConfig struct {
 	// ApplyTimeout bounds a proposal's wait to enter the leader's queue,
 	// and a forwarded write's round trip; default 10 s.
 	ApplyTimeout time.Duration
+	// CommitDelay and CommitSiblings: once a group of at least
+	// CommitSiblings writes went to Raft, the leader waits up to
+	// CommitDelay for the next group to grow by a quarter before it hands
+	// it over (PostgreSQL's commit_delay and commit_siblings; see
+	// grouper.setDelay). 0: no wait (the default here; memimgd sets its own).
+	CommitDelay    time.Duration
+	CommitSiblings int
 	// Snapshots is the node's Pebble snapshot store and SaveSnapshot writes
 	// the engine's image into it, returning once it is durable: Raft's
 	// snapshots are those (see SnapshotStore). Without them (tests), Raft
@@ -240,6 +247,7 @@ func (n *Node) Start(eng *engine.Engine) error {
 	}
 	n.raft = r
 	n.proposer = newProposer(r, n.cfg.ApplyTimeout, n.stop)
+	n.proposer.g.setDelay(n.cfg.CommitDelay, n.cfg.CommitSiblings)
 	n.forwarder = newForwarder(n)
 	st := r.Stats()
 	n.log.Info("raft started", "last_snapshot_index", st["last_snapshot_index"], "last_log_index", st["last_log_index"],

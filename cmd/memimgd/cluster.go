@@ -389,6 +389,8 @@ func (d *daemon) openClusterEngine(base *engine.View) error {
 		ID: cs.nodeID, RaftAddr: cs.addr, Addr: advertisedAddr(cs.addr, d.ln), Dir: d.dir, WAL: d.wal,
 		Bootstrap: cs.bootstrap, Nonvoter: cs.nonvoter, Forward: cs.forward, Password: d.set.requirePass,
 		CompactEntries: cs.compact,
+		CommitDelay:    cs.commitDelay,
+		CommitSiblings: cs.commitSiblings,
 		Snapshots:      d.snaps,
 		SaveSnapshot:   d.saveForRaft,
 		Databases:      d.set.databases,

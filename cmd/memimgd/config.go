@@ -56,6 +56,8 @@ type Config struct {
 	ClusterForwardWrite string // yes | no
 	ClusterJoinTimeout  string // a duration; 0 retries for ever
 	ClusterCompact      string // entries; 0 keeps the whole log
+	ClusterCommitDelay  string // a duration; 0 never waits
+	ClusterCommitSibs   string // writes
 }
 
 // DefaultConfig returns the defaults: Redis's where memimg has the same
@@ -81,6 +83,8 @@ func DefaultConfig() Config {
 		ClusterForwardWrite: "yes",
 		ClusterJoinTimeout:  "60s",
 		ClusterCompact:      "0",
+		ClusterCommitDelay:  "150us",
+		ClusterCommitSibs:   "8",
 	}
 }
 
@@ -117,6 +121,8 @@ var directives = []directive{
 	{"cluster-compact-entries", func(c *Config) *string { return &c.ClusterCompact }, "N > 0: Raft snapshots every N entries and deletes the log before the last N; a follower further behind receives the snapshot (default 0: keep the whole log)", false},
 	{"cluster-forward-writes", func(c *Config) *string { return &c.ClusterForwardWrite }, "yes: a follower sends writes to the leader; no: answer -READONLY (default yes)", false},
 	{"cluster-join-timeout", func(c *Config) *string { return &c.ClusterJoinTimeout }, "how long a new node tries to reach --cluster-join before it gives up and exits 1; 0 tries for ever (default 60s)", false},
+	{"cluster-commit-delay", func(c *Config) *string { return &c.ClusterCommitDelay }, "under load (see --cluster-commit-siblings) the leader waits up to this long for the next group of writes to grow before it replicates it, as PostgreSQL's commit_delay; 0 never waits (default 150us)", false},
+	{"cluster-commit-siblings", func(c *Config) *string { return &c.ClusterCommitSibs }, "the leader waits (--cluster-commit-delay) only after a group of at least this many writes, as PostgreSQL's commit_siblings (default 8)", false},
 }
 
 func findDirective(name string) *directive {
@@ -368,6 +374,8 @@ type clusterSettings struct {
 	forward             bool
 	compact             uint64
 	joinTimeout         time.Duration // 0: for ever
+	commitDelay         time.Duration // 0: never waits
+	commitSiblings      int
 }
 
 // enabled reports whether the node runs in a cluster.
@@ -471,6 +479,16 @@ func (c Config) settings() (settings, error) {
 		bad("cluster-join-timeout must be a duration such as 60s, or 0, got %q", c.ClusterJoinTimeout)
 	} else {
 		cs.joinTimeout = d
+	}
+	if d, err := time.ParseDuration(c.ClusterCommitDelay); err != nil || d < 0 || d > time.Second {
+		bad("cluster-commit-delay must be a duration from 0 to 1s such as 150us, got %q", c.ClusterCommitDelay)
+	} else {
+		cs.commitDelay = d
+	}
+	if v, err := strconv.Atoi(c.ClusterCommitSibs); err != nil || v < 1 {
+		bad("cluster-commit-siblings must be a count of writes, at least 1, got %q", c.ClusterCommitSibs)
+	} else {
+		cs.commitSiblings = v
 	}
 	if v, err := strconv.ParseUint(c.ClusterCompact, 10, 64); err != nil {
 		bad("cluster-compact-entries must be a count of entries, got %q", c.ClusterCompact)

@@ -46,7 +46,7 @@ save ""
 	}
 	want := settings{port: 7001, bind: "127.0.0.1", dir: "/var/lib/memimg data", fsync: engine.FsyncEverySec,
 		requirePass: "p a'ss", databases: 8, protoMaxBulkLen: 64 << 20, logLevel: logLevels["warning"],
-		retain: retainPolicy{kind: "all", text: "all"}, cluster: clusterSettings{forward: true, joinTimeout: time.Minute}, snapshotCPU: 0.3}
+		retain: retainPolicy{kind: "all", text: "all"}, cluster: clusterSettings{forward: true, joinTimeout: time.Minute, commitDelay: 150 * time.Microsecond, commitSiblings: 8}, snapshotCPU: 0.3}
 	if !reflect.DeepEqual(set, want) {
 		t.Errorf("settings:\n got %+v\nwant %+v", set, want)
 	}
@@ -109,13 +109,16 @@ func TestValidateAll(t *testing.T) {
 	cfg.Dir = ""
 	cfg.NotifyKeyspaceEvents = "KEQ"
 	cfg.ClusterJoinTimeout = "-1s"
+	cfg.ClusterCommitDelay = "2s"
+	cfg.ClusterCommitSibs = "0"
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"port", "appendfsync must be always, everysec or no", "databases", "proto-max-bulk-len",
 		"loglevel", "appendonly", "save", "maxmemory", "dir", "notify-keyspace-events: Invalid event class character",
-		"cluster-join-timeout must be a duration"} {
+		"cluster-join-timeout must be a duration", "cluster-commit-delay must be a duration from 0 to 1s",
+		"cluster-commit-siblings must be a count of writes"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
