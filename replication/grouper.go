@@ -99,18 +99,18 @@ func (g *grouper[T]) loop() {
 // waitToGrow waits up to the commit delay for the queue to hold a quarter
 // more than the previous group; false if the grouper was stopped.
 func (g *grouper[T]) waitToGrow() bool {
+	select {
+	case <-g.full: // a stale token from an earlier wait
+	default:
+	}
 	target := g.last + (g.last+3)/4
 	g.mu.Lock()
 	if len(g.queue) >= target {
 		g.mu.Unlock()
 		return true
 	}
-	g.target = target
+	g.target = target // add signals full from here on
 	g.mu.Unlock()
-	select {
-	case <-g.full: // a stale token from an earlier wait
-	default:
-	}
 	t := time.NewTimer(g.delay)
 	defer func() {
 		t.Stop()
@@ -118,12 +118,6 @@ func (g *grouper[T]) waitToGrow() bool {
 		g.target = 0
 		g.mu.Unlock()
 	}()
-	g.mu.Lock()
-	reached := len(g.queue) >= target
-	g.mu.Unlock()
-	if reached {
-		return true
-	}
 	select {
 	case <-g.full:
 	case <-t.C:

@@ -307,27 +307,15 @@ func checkTail(f File, res scanResult, size int64) (_ scanResult, alloc, validAf
 	if n, err := f.ReadAt(tail, res.end); err != nil && !(err == io.EOF && n == len(tail)) {
 		return res, alloc, -1, err
 	}
-	off := 0
+	start := res.end
 	res.bad = nil
-	for off < len(tail) {
-		rec, n, why := decodeFrame(tail[off:])
-		if why == "" && rec.Index != res.last+1 {
-			res.bad = &badFrame{off: res.end, reason: fmt.Sprintf("record index %d, want %d", rec.Index, res.last+1), whole: true}
-			return res, res.end, -1, nil
-		}
-		if why != "" {
-			res.bad = &badFrame{off: res.end, reason: why}
-			break
-		}
-		if res.end+int64(n) > maxSegmentFile {
-			res.bad = &badFrame{off: res.end, reason: "segment larger than 4 GiB", whole: true}
-			return res, res.end, -1, nil
-		}
-		res.offsets = append(res.offsets, uint32(res.end))
-		res.last = rec.Index
-		res.end += int64(n)
-		off += n
+	if err := scanFrames(newFrameReader(bytes.NewReader(tail), start, size), &res, true); err != nil {
+		return res, res.end, -1, err
 	}
+	if res.bad != nil && res.bad.whole {
+		return res, res.end, -1, nil
+	}
+	off := int(res.end - start)
 	if res.bad == nil || allZero(tail[off:]) {
 		return scanResult{first: res.first, last: res.last, end: res.end, offsets: res.offsets}, size, -1, nil
 	}

@@ -223,25 +223,32 @@ func scanSegment(r io.Reader, size int64, wantOffsets bool) (res scanResult, err
 		return res, err
 	}
 	res.first, res.last, res.end = first, first-1, segmentHeaderSize
+	return res, scanFrames(fr, &res, wantOffsets)
+}
+
+// scanFrames reads the frames of fr, which starts where res ends, into res
+// (last, end, offsets if wantOffsets) until the end of the data, a bad
+// frame (res.bad) or a read error.
+func scanFrames(fr *frameReader, res *scanResult, wantOffsets bool) error {
 	for {
 		rec, err := fr.next()
 		if err == io.EOF {
-			return res, nil
+			return nil
 		}
 		if bf, ok := err.(*badFrame); ok {
 			res.bad = bf
-			return res, nil
+			return nil
 		}
 		if err != nil {
-			return res, err
+			return err
 		}
 		if rec.Index != res.last+1 {
 			res.bad = &badFrame{off: res.end, reason: fmt.Sprintf("record index %d, want %d", rec.Index, res.last+1), whole: true}
-			return res, nil
+			return nil
 		}
 		if fr.off > maxSegmentFile {
 			res.bad = &badFrame{off: res.end, reason: "segment larger than 4 GiB", whole: true}
-			return res, nil
+			return nil
 		}
 		if wantOffsets {
 			res.offsets = append(res.offsets, uint32(res.end))
